@@ -1,0 +1,155 @@
+"""From evidence to one accountable unit, or to triage — with the reasons.
+
+Order of work: text evidence (exclusions remove an item outright), the hotline's category at a
+reduced weight, the worker's picked item as a prior, then aggregation by unit (two items of one
+unit at the top do not make the unit doubtful), the principles (部件先属主, 事件先属地, 属地 needs
+a street), and confidence from the top unit's strength and its margin over the runner-up.
+"""
+
+from __future__ import annotations
+
+import math
+
+from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
+from gridops.routing.scoring import Evidence
+
+STR = "STR"
+MAX_CANDIDATES = 5
+
+
+def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> Decision:
+    w = rules.weights
+    reasons: list[str] = []
+    evidence = rules.scan(text)
+    scores = evidence.scores()
+    if hints.category:
+        _add_category(rules, hints.category, scores, evidence, reasons)
+    _add_item_hint(rules, hints, scores, reasons)
+    for index, key in evidence.excluded.items():
+        if scores.pop(index, None) is not None:
+            item = rules.items[index]
+            reasons.append(f"排除 {item.code} {item.name}: text says "
+                           f"“{rules.exclusion_display(key)}”")
+    if not scores:
+        reasons.append("no phrase of any item matched (无匹配事项) → triage")
+        return _triage(rules, 0.0, (), (), reasons)
+
+    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    units = _unit_scores(rules, ranked)
+    _apply_principles(rules, ranked, units, hints, reasons)
+    unit_ranked = sorted(units.items(), key=lambda kv: -kv[1])
+    top_unit, s1 = unit_ranked[0]
+    s2 = unit_ranked[1][1] if len(unit_ranked) > 1 else 0.0
+    margin = max(0.0, s1 - s2) / s1 if s1 > 0 else 0.0
+    confidence = (1.0 - math.exp(-s1 / w.scale)) * (w.margin_floor + (1 - w.margin_floor) * margin)
+    confidence = round(min(1.0, max(0.0, confidence)), 3)
+    best = next(index for index, _ in ranked if rules.items[index].unit == top_unit)
+    item = rules.items[best]
+    matched = _matched(rules, evidence, best)
+    candidates = _candidates(rules, ranked)
+    reasons.append(_evidence_reason(item.code, item.name, matched, scores[best]))
+    if len(unit_ranked) > 1:
+        reasons.append(f"unit {top_unit} {s1:.2f} vs runner-up {unit_ranked[1][0]} {s2:.2f}; "
+                       f"confidence {confidence:.2f} (threshold {threshold:.2f})")
+    else:
+        reasons.append(f"only unit {top_unit} matched; confidence {confidence:.2f} "
+                       f"(threshold {threshold:.2f})")
+    if confidence < threshold:
+        reasons.append("confidence below threshold → triage (置信度不足, 转人工研判)")
+        return _triage(rules, confidence, matched, candidates, reasons)
+    street = None
+    if item.unit == STR:
+        if not hints.street_code:
+            reasons.append("属地事项 but the grid/street is unknown → triage (无法确定属地街道)")
+            return _triage(rules, confidence, matched, candidates, reasons)
+        street = hints.street_code
+        reasons.append(f"属地: {item.name} is owned by the street of the grid → {street}")
+    return Decision(item=item, unit_code=item.unit, street_code=street, confidence=confidence,
+                    matched=matched, candidates=candidates, ruleset_version=rules.version,
+                    needs_triage=False, reasons=tuple(reasons))
+
+
+def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],
+                  evidence: Evidence, reasons: list[str]) -> None:
+    found = rules.scan(category, rules.weights.category, exclusions=False)
+    for index, phrases in found.found.items():
+        scores[index] = scores.get(index, 0.0) + sum(phrases.values())
+        for key, weight in phrases.items():
+            evidence.phrase(index, "类别:" + key, weight)
+    if found.found:
+        reasons.append(f"hotline category “{category}” read at weight "
+                       f"×{rules.weights.category:g}")
+
+
+def _add_item_hint(rules: CompiledRules, hints: Hints, scores: dict[int, float],
+                   reasons: list[str]) -> None:
+    if not hints.item_code_hint:
+        return
+    index = rules.index(hints.item_code_hint)
+    if index is None:
+        reasons.append(f"picked item {hints.item_code_hint} is not in table "
+                       f"v{rules.version}; ignored")
+        return
+    w = rules.weights
+    weight = w.hint_grid_app if hints.channel == "grid_app" else w.hint
+    scores[index] = scores.get(index, 0.0) + weight
+    item = rules.items[index]
+    reasons.append(f"reporter picked {item.code} {item.name} (+{weight:g}, channel "
+                   f"{hints.channel or 'unknown'})")
+
+
+def _unit_scores(rules: CompiledRules, ranked: list[tuple[int, float]]) -> dict[str, float]:
+    support = rules.weights.unit_support
+    units: dict[str, float] = {}
+    for index, score in ranked:  # best first: the first item of a unit sets its base
+        unit = rules.items[index].unit
+        units[unit] = units[unit] + support * score if unit in units else score
+    return units
+
+
+def _apply_principles(rules: CompiledRules, ranked: list[tuple[int, float]],
+                      units: dict[str, float], hints: Hints, reasons: list[str]) -> None:
+    """When the street office and an owning unit compete, the principles break the tie."""
+    if STR not in units or len(units) < 2:
+        return
+    top_two = sorted(units, key=lambda u: -units[u])[:2]
+    if STR not in top_two:
+        return
+    other = top_two[0] if top_two[1] == STR else top_two[1]
+    best_str = next(rules.items[i] for i, _ in ranked if rules.items[i].unit == STR)
+    best_other = next(rules.items[i] for i, _ in ranked if rules.items[i].unit == other)
+    bonus = rules.weights.principle
+    if best_other.kind == "asset":
+        units[other] += bonus
+        reasons.append(f"部件先属主: {best_other.name} has an owner, {other} before the street "
+                       f"(+{bonus:g})")
+    elif best_str.kind == "event" and hints.street_code:
+        units[STR] += bonus
+        reasons.append(f"事件先属地: {best_str.name} goes to the street first (+{bonus:g})")
+
+
+def _matched(rules: CompiledRules, evidence: Evidence, index: int) -> tuple[str, ...]:
+    found = evidence.found.get(index, {})
+    ordered = sorted(found.items(), key=lambda kv: -kv[1])
+    return tuple(rules.display(key) for key, _ in ordered)
+
+
+def _candidates(rules: CompiledRules, ranked: list[tuple[int, float]]) -> tuple[Candidate, ...]:
+    return tuple(
+        Candidate(item_code=rules.items[i].code, item_name=rules.items[i].name,
+                  unit_code=rules.items[i].unit, score=round(score, 2))
+        for i, score in ranked[:MAX_CANDIDATES]
+    )
+
+
+def _evidence_reason(code: str, name: str, matched: tuple[str, ...], score: float) -> str:
+    if not matched:
+        return f"{code} {name}: no phrase in the text, prior only (score {score:.2f})"
+    return f"{code} {name}: matched {'、'.join(matched)} (score {score:.2f})"
+
+
+def _triage(rules: CompiledRules, confidence: float, matched: tuple[str, ...],
+            candidates: tuple[Candidate, ...], reasons: list[str]) -> Decision:
+    return Decision(item=None, unit_code=None, street_code=None, confidence=confidence,
+                    matched=matched, candidates=candidates, ruleset_version=rules.version,
+                    needs_triage=True, reasons=tuple(reasons))

@@ -1,0 +1,170 @@
+"""The router: one rule-table version compiled into one Aho–Corasick automaton.
+
+Deciding is pure (no I/O): normalise the text, scan it once, score items from phrase weights,
+combos and exclusions, add the hints, aggregate by unit, apply the routing principles, and
+either name one accountable unit or send the incident to triage with its candidates
+(`gridops.routing.decide`). Every step leaves a reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import ahocorasick
+
+from gridops.routing.normalise import normalise
+from gridops.routing.scoring import Evidence, Weights, phrase_weight
+from gridops.routing.table import ItemStandard
+
+__all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
+
+# Roles of an automaton entry
+_PHRASE, _EXCLUDE, _PART = 0, 1, 2
+# (role, item index, phrase key or combo id, weight, automaton key)
+_Entry = tuple[int, int, str | int, float, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Hints:
+    channel: str | None = None
+    grid_code: str | None = None
+    street_code: str | None = None
+    item_code_hint: str | None = None
+    category: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    item_code: str
+    item_name: str
+    unit_code: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    item: ItemStandard | None
+    unit_code: str | None
+    street_code: str | None
+    confidence: float
+    matched: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    ruleset_version: int
+    needs_triage: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def item_code(self) -> str | None:
+        return self.item.code if self.item else None
+
+
+class CompiledRules:
+    """One rule-table version, ready to match; built once, shared by every request."""
+
+    def __init__(self, version: int, items: Sequence[ItemStandard],
+                 weights: Weights | None = None) -> None:
+        self.version = version
+        self.items = tuple(items)
+        self.weights = weights or Weights()
+        self._by_code = {item.code: i for i, item in enumerate(self.items)}
+        self._display: dict[str, str] = {}
+        # (item, phrase) -> longer phrases of the same item containing it: never count both
+        self._covered_by: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._combos: list[tuple[int, frozenset[str], str]] = []  # id -> (item, parts, display)
+        self._exclude_display: dict[str, str] = {}
+        self.automaton = self._build()
+
+    def item(self, code: str) -> ItemStandard | None:
+        index = self._by_code.get(code)
+        return None if index is None else self.items[index]
+
+    def index(self, code: str | None) -> int | None:
+        return None if code is None else self._by_code.get(code)
+
+    def display(self, key: str) -> str:
+        return self._display.get(key, key)
+
+    def exclusion_display(self, key: str) -> str:
+        return self._exclude_display.get(key, key)
+
+    def _build(self) -> ahocorasick.Automaton:
+        table: dict[str, list[_Entry]] = {}
+        for index, item in enumerate(self.items):
+            self._add_item(table, index, item)
+        automaton = ahocorasick.Automaton()
+        for key, entries in table.items():
+            automaton.add_word(key, tuple(entries))
+        automaton.make_automaton()
+        return automaton
+
+    def _add_item(self, table: dict[str, list[_Entry]], index: int, item: ItemStandard) -> None:
+        w = self.weights
+        excluded = {normalise(e): e for e in item.exclude}
+        phrases: dict[str, float] = {}
+        # The official name is a phrase too, unless the item's own exclusions contradict it.
+        sources = [(item.name, w.phrase), *((p, w.phrase) for p in item.phrases),
+                   *((s, w.strong) for s in item.strong)]
+        for raw, base in sources:
+            key = normalise(raw)
+            if not key or any(key in e or e in key for e in excluded):
+                continue
+            self._display.setdefault(key, raw)
+            phrases[key] = max(phrases.get(key, 0.0), phrase_weight(key, base, w))
+        for key, weight in phrases.items():
+            table.setdefault(key, []).append((_PHRASE, index, key, weight, key))
+            longer = tuple(k for k in phrases if k != key and key in k)
+            if longer:
+                self._covered_by[(index, key)] = longer
+        for key, raw in excluded.items():
+            table.setdefault(key, []).append((_EXCLUDE, index, key, 0.0, key))
+            self._exclude_display.setdefault(key, raw)
+        for combo in item.combos:
+            parts = frozenset(normalise(p) for p in combo)
+            combo_id = len(self._combos)
+            self._combos.append((index, parts, "+".join(combo)))
+            for part in parts:
+                table.setdefault(part, []).append((_PART, index, combo_id, w.combo, part))
+
+    def scan(self, text: str, factor: float = 1.0, *, exclusions: bool = True) -> Evidence:
+        """Evidence from one pass of the automaton over the normalised text."""
+        evidence = Evidence()
+        norm = normalise(text)
+        if not norm:
+            return evidence
+        parts: dict[int, set[str]] | None = None
+        for _end, entries in self.automaton.iter(norm):
+            for role, index, ref, weight, key in entries:
+                if role == _PHRASE:
+                    evidence.phrase(index, key, weight * factor)
+                elif role == _EXCLUDE:
+                    if exclusions:
+                        evidence.excluded.setdefault(index, key)
+                else:
+                    if parts is None:
+                        parts = {}
+                    parts.setdefault(int(ref), set()).add(key)
+        if parts:
+            for combo_id, seen in parts.items():
+                index, needed, display = self._combos[combo_id]
+                if len(seen) == len(needed):
+                    evidence.phrase(index, display, self.weights.combo * factor)
+        if self._covered_by:
+            self._drop_covered(evidence)
+        return evidence
+
+    def _drop_covered(self, evidence: Evidence) -> None:
+        covered_by = self._covered_by
+        for index, found in evidence.found.items():
+            if len(found) < 2:
+                continue
+            for key in [k for k in found if (index, k) in covered_by]:
+                if any(longer in found for longer in covered_by[(index, key)]):
+                    del found[key]
+
+    def decide(self, text: str, hints: Hints | None = None, threshold: float = 0.55,
+               ) -> Decision:
+        # Imported here: decide.py needs the types above.
+        from gridops.routing.decide import decide
+
+        return decide(self, text, hints or Hints(), threshold)

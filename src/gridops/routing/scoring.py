@@ -1,0 +1,53 @@
+"""Scoring knobs and the evidence one scan collects (tuned on corpus/tune.jsonl only)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Weights:
+    phrase: float = 1.0
+    strong: float = 3.0
+    combo: float = 2.5
+    # Longer phrases are more specific: +length_step per character beyond two, at most +length_cap.
+    length_step: float = 0.1
+    length_cap: float = 0.6
+    # The hotline's own category text counts at this share of a phrase found in the complaint.
+    category: float = 0.5
+    # The item a grid worker picked: a strong prior that clear text evidence can still beat.
+    hint: float = 3.0
+    hint_grid_app: float = 4.0
+    # A unit's score is its best item plus this share of its other items' scores.
+    unit_support: float = 0.25
+    # Bonus for the unit a routing principle prefers when the locality and an owner compete.
+    principle: float = 0.75
+    # Confidence = strength(top) × (margin_floor + (1 − margin_floor) × relative margin).
+    scale: float = 1.5
+    margin_floor: float = 0.4
+
+
+def phrase_weight(key: str, base: float, weights: Weights) -> float:
+    if base >= weights.strong:
+        return base
+    return base + min(weights.length_cap, weights.length_step * max(0, len(key) - 2))
+
+
+class Evidence:
+    """What one scan found: per item index, matched phrase key -> weight; and exclusions hit."""
+
+    __slots__ = ("excluded", "found")
+
+    def __init__(self) -> None:
+        self.found: dict[int, dict[str, float]] = {}
+        self.excluded: dict[int, str] = {}
+
+    def phrase(self, index: int, key: str, weight: float) -> None:
+        found = self.found.get(index)
+        if found is None:
+            self.found[index] = {key: weight}
+        elif weight > found.get(key, 0.0):
+            found[key] = weight
+
+    def scores(self) -> dict[int, float]:
+        return {index: sum(found.values()) for index, found in self.found.items()}

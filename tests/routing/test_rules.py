@@ -1,0 +1,122 @@
+import time
+
+import pytest
+from routing_sample import ITEMS, UNITS, document
+
+from gridops.routing.rules import CompiledRules, Hints
+from gridops.routing.table import parse_table
+
+STREET = "430204001"
+
+
+@pytest.fixture(scope="module")
+def rules() -> CompiledRules:
+    return CompiledRules(7, parse_table(document(), UNITS).items)
+
+
+def test_strong_phrase_routes_with_confidence_and_explains(rules: CompiledRules) -> None:
+    d = rules.decide("小区从早上开始停电了，冰箱里的东西都坏了", Hints(street_code=STREET))
+    assert (d.unit_code, d.item_code, d.needs_triage, d.ruleset_version) == ("PWR", "SJ09002",
+                                                                            False, 7)
+    assert d.matched[0] == "停电"
+    assert 0.55 <= d.confidence <= 1
+    assert any("停电" in r for r in d.reasons)
+
+
+def test_full_width_and_spaces_do_not_hide_a_phrase(rules: CompiledRules) -> None:
+    assert rules.decide("楼下 燃 气 泄 漏！！", Hints()).item_code == "SJ04001"
+
+
+def test_exclusion_removes_an_item_and_says_so(rules: CompiledRules) -> None:
+    d = rules.decide("那家饭店店外经营，桌子摆到路边卖烧烤", Hints())
+    assert d.item_code == "SJ05002"
+    assert all(c.item_code != "SJ05001" for c in d.candidates)
+    assert any(r.startswith("排除 SJ05001") for r in d.reasons)
+
+
+def test_combo_needs_every_part(rules: CompiledRules) -> None:
+    assert rules.decide("有人在路边卖西瓜，一直不走", Hints()).item_code == "SJ05001"
+    assert rules.decide("有人在路边，一直不走", Hints()).needs_triage
+
+
+def test_substring_of_a_longer_phrase_of_the_same_item_counts_once(rules: CompiledRules) -> None:
+    # 垃圾 lies inside 暴露垃圾: the item scores the longer phrase only.
+    d = rules.decide("这里有暴露垃圾", Hints())
+    assert d.matched == ("暴露垃圾",)
+    assert d.candidates[0].score == pytest.approx(1.2)
+
+
+def test_item_hint_is_a_strong_prior_that_text_can_still_beat(rules: CompiledRules) -> None:
+    silent = rules.decide("请处理", Hints(item_code_hint="SJ09003", channel="grid_app"))
+    assert (silent.item_code, silent.needs_triage) == ("SJ09003", False)
+    loud = rules.decide("燃气泄漏，煤气味很重，天然气味", Hints(item_code_hint="SJ09003",
+                                                          channel="wechat"))
+    assert loud.unit_code == "GAS"
+    unknown = rules.decide("燃气泄漏", Hints(item_code_hint="SJ99999"))
+    assert any("not in table" in r for r in unknown.reasons)
+
+
+def test_hotline_category_helps_at_reduced_weight(rules: CompiledRules) -> None:
+    plain = rules.decide("家里水很小", Hints())
+    helped = rules.decide("家里水很小", Hints(category="供水/水压低"))
+    assert helped.item_code == "SJ09004"
+    assert helped.confidence > plain.confidence
+    assert any("hotline category" in r for r in helped.reasons)
+
+
+def test_str_item_needs_a_known_street(rules: CompiledRules) -> None:
+    text = "楼上邻居吵架，邻里纠纷好几天了"
+    located = rules.decide(text, Hints(street_code=STREET))
+    assert (located.unit_code, located.street_code) == ("STR", STREET)
+    assert any(r.startswith("属地") for r in located.reasons)
+    unlocated = rules.decide(text, Hints())
+    assert unlocated.needs_triage
+    assert unlocated.unit_code is None
+    assert unlocated.candidates[0].unit_code == "STR"
+
+
+def test_two_items_of_one_unit_are_not_ambiguous_about_the_unit(rules: CompiledRules) -> None:
+    d = rules.decide("停水了，水压低", Hints())
+    assert d.unit_code == "WTR"
+    assert not d.needs_triage
+    assert {c.item_code for c in d.candidates[:2]} == {"SJ09003", "SJ09004"}
+
+
+def test_two_units_level_means_triage_with_candidates(rules: CompiledRules) -> None:
+    d = rules.decide("变压器旁边的自来水井盖", Hints(street_code=STREET))
+    assert d.needs_triage
+    assert {c.unit_code for c in d.candidates} == {"PWR", "WTR"}
+    assert any("triage" in r for r in d.reasons)
+
+
+def test_asset_goes_to_its_owner_before_the_street(rules: CompiledRules) -> None:
+    d = rules.decide("路口那个没人管的电线杆", Hints(street_code=STREET), threshold=0.4)
+    assert d.unit_code == "PWR"
+    assert any(r.startswith("部件先属主") for r in d.reasons)
+
+
+def test_event_goes_to_the_street_first_when_it_competes(rules: CompiledRules) -> None:
+    text = "背街小巷里有人乱倒垃圾"
+    d = rules.decide(text, Hints(street_code=STREET), threshold=0.4)
+    assert any(r.startswith("事件先属地") for r in d.reasons)
+    assert d.unit_code == "STR"
+
+
+def test_nothing_matched_goes_to_triage(rules: CompiledRules) -> None:
+    d = rules.decide("。。。", Hints())
+    assert d.needs_triage and d.candidates == () and d.confidence == 0
+
+
+def test_threshold_is_respected(rules: CompiledRules) -> None:
+    text = "有个小贩"
+    assert not rules.decide(text, Hints(), threshold=0.1).needs_triage
+    assert rules.decide(text, Hints(), threshold=0.99).needs_triage
+
+
+def test_items_lookup_and_compile_is_fast() -> None:
+    items = parse_table(document(), UNITS).items
+    start = time.perf_counter()
+    rules = CompiledRules(1, items * 12)
+    assert time.perf_counter() - start < 0.5
+    assert rules.item("SJ05001") is not None and rules.item("SJ00000") is None
+    assert len(ITEMS) == 25
