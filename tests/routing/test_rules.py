@@ -104,7 +104,9 @@ def test_event_goes_to_the_street_first_when_it_competes(rules: CompiledRules) -
 
 def test_nothing_matched_goes_to_triage(rules: CompiledRules) -> None:
     d = rules.decide("。。。", Hints())
-    assert d.needs_triage and d.candidates == () and d.confidence == 0
+    assert d.needs_triage
+    assert d.candidates == ()
+    assert d.confidence == 0
 
 
 def test_threshold_is_respected(rules: CompiledRules) -> None:
@@ -118,5 +120,6 @@ def test_items_lookup_and_compile_is_fast() -> None:
     start = time.perf_counter()
     rules = CompiledRules(1, items * 12)
     assert time.perf_counter() - start < 0.5
-    assert rules.item("SJ05001") is not None and rules.item("SJ00000") is None
+    assert rules.item("SJ05001") is not None
+    assert rules.item("SJ00000") is None
     assert len(ITEMS) == 25

@@ -55,8 +55,7 @@ def test_every_problem_is_collected_not_only_the_first() -> None:
 
 
 def test_co_units_may_not_repeat_the_primary_unit_and_units_need_five_items() -> None:
-    rows = [r for r in ITEMS if r["unit"] != "GAS"][:-1] + [
-        {**ITEMS[-1], "co_units": ["GAS"]}]
+    rows = [*[r for r in ITEMS if r["unit"] != "GAS"][:-1], {**ITEMS[-1], "co_units": ["GAS"]}]
     problems = problems_of(document(rows))
     assert "item #20 SJ09006: co_units must not contain the primary unit GAS" in problems
     assert any(p.startswith("unit GAS has 1 items") for p in problems)

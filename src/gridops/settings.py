@@ -1,0 +1,117 @@
+"""Every knob of gridops, read from ``GRIDOPS_*`` environment variables (``__`` nests) and ``.env``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_JWT_SECRET = "gridops-development-secret-do-not-use-in-production"
+
+
+class DatabaseSettings(BaseModel):
+    url: SecretStr = SecretStr("sqlite+aiosqlite:///./var/gridops.db")
+    pool_size: int = 10
+    max_overflow: int = 10
+    echo: bool = False
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
+    algorithm: Literal["HS256", "RS256", "ES256"] = "HS256"
+    # When set, tokens are verified against the identity provider's keys instead of the secret.
+    jwks_url: str | None = None
+    issuer: str | None = None
+    audience: str | None = None
+    token_ttl_minutes: int = 12 * 60
+
+
+class RoutingSettings(BaseModel):
+    triage_threshold: float = Field(0.55, ge=0, le=1)
+    rules_path: Path | None = None  # default: the demo pack's rule table
+
+
+class SlaSettings(BaseModel):
+    due_soon_share: float = Field(0.75, gt=0, lt=1)
+    # Working hours after the resolve deadline at which 督办 escalates: unit, then street, then district.
+    escalation_hours: tuple[float, float, float] = (0.0, 8.0, 24.0)
+    holiday_overrides_path: Path | None = None
+    sweep_interval_seconds: float = 30.0
+    sweep_batch: int = 1000
+    reopen_window_days: int = 7
+
+
+class DuplicateSettings(BaseModel):
+    radius_m: float = 100.0
+    window_hours: float = 72.0
+
+
+class StorageSettings(BaseModel):
+    path: Path = Path("var/uploads")
+    max_bytes: int = 10 * 1024 * 1024
+    allowed_types: tuple[str, ...] = ("image/jpeg", "image/png", "image/webp")
+
+
+class HotlineSettings(BaseModel):
+    secret: SecretStr = SecretStr("gridops-development-hotline-secret")
+    previous_secret: SecretStr | None = None
+    max_skew_seconds: int = 300
+    max_body_bytes: int = 1024 * 1024
+    callback_url: str | None = None
+    callback_timeout_seconds: float = 5.0
+
+
+class OutboxSettings(BaseModel):
+    max_attempts: int = 8
+    backoff_base_seconds: float = 2.0
+    backoff_max_seconds: float = 600.0
+    batch: int = 100
+    interval_seconds: float = 2.0
+
+
+class WorkerSettings(BaseModel):
+    # Run the sweeper and outbox drain inside the API process; turn off when `gridops worker` runs apart.
+    embedded: bool = True
+
+
+class ReviewSettings(BaseModel):
+    weights: dict[str, float] = {
+        "close_rate": 30.0,
+        "on_time_close_rate": 20.0,
+        "no_rework": 20.0,
+        "no_overdue": 20.0,
+        "no_extension": 10.0,
+    }
+    repeat_window_hours: float = 72.0
+
+
+class ServerSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="GRIDOPS_", env_nested_delimiter="__", env_file=".env", extra="ignore"
+    )
+
+    environment: Literal["dev", "test", "prod"] = "dev"
+    timezone: str = "Asia/Shanghai"
+    problem_base_uri: str = "https://gridops.example/problems/"
+    log_level: str = "INFO"
+    log_json: bool = True
+    migrations_dir: Path | None = None
+    database: DatabaseSettings = DatabaseSettings()
+    auth: AuthSettings = AuthSettings()
+    routing: RoutingSettings = RoutingSettings()
+    sla: SlaSettings = SlaSettings()
+    duplicates: DuplicateSettings = DuplicateSettings()
+    storage: StorageSettings = StorageSettings()
+    hotline: HotlineSettings = HotlineSettings()
+    outbox: OutboxSettings = OutboxSettings()
+    worker: WorkerSettings = WorkerSettings()
+    review: ReviewSettings = ReviewSettings()
+    server: ServerSettings = ServerSettings()
