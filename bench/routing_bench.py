@@ -1,0 +1,81 @@
+"""Router speed on one core: 80-character texts against the full rule table.
+
+    .venv/bin/python bench/routing_bench.py [--seconds 3] [--rules PATH] [--corpus DIR]
+
+Prints texts/second for `CompiledRules.decide` beside the bare automaton scan
+(`automaton.iter` over the same normalised texts) and their ratio, and the median time to
+compile the table. Targets: ≥ 20,000 texts/s, compile < 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from gridops.routing.normalise import normalise
+from gridops.routing.rules import CompiledRules, Hints
+from gridops.routing.table import demo_rules_path, parse_table
+
+WIDTH = 80
+
+
+def texts_of(corpus: Path) -> list[str]:
+    texts: list[str] = []
+    for name in ("tune.jsonl", "heldout.jsonl"):
+        path = corpus / name
+        if path.exists():
+            texts += [json.loads(line)["text"] for line in path.read_text("utf-8").splitlines()
+                      if line.strip()]
+    # Pad short texts with themselves and cut long ones, so every text is 80 characters.
+    return [(text * (WIDTH // max(1, len(text)) + 1))[:WIDTH] for text in texts]
+
+
+def rate(fn: object, texts: list[str], seconds: float) -> float:
+    assert callable(fn)
+    done, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for text in texts:
+            fn(text)
+        done += len(texts)
+    return done / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--rules", type=Path, default=None)
+    parser.add_argument("--corpus", type=Path, default=Path("tests/routing/corpus"))
+    args = parser.parse_args()
+
+    table = parse_table(args.rules or demo_rules_path())
+    compile_ms = []
+    for _ in range(7):
+        start = time.perf_counter()
+        rules = CompiledRules(1, table.items)
+        compile_ms.append((time.perf_counter() - start) * 1000)
+    texts = texts_of(args.corpus)
+    hints = Hints(channel="hotline_12345", street_code="located")
+    automaton = rules.automaton
+    normalised = [normalise(text) for text in texts]
+
+    def bare(norm: str) -> None:
+        for _ in automaton.iter(norm):
+            pass
+
+    scan_rate = rate(bare, normalised, args.seconds)
+    decide_rate = rate(lambda text: rules.decide(text, hints), texts, args.seconds)
+    phrases = len(automaton)
+    print(f"table: {table.label}: {len(table.items)} items, {phrases} automaton keys")
+    print(f"texts: {len(texts)} distinct corpus texts of {WIDTH} characters")
+    print(f"compile: median {statistics.median(compile_ms):.1f} ms over {len(compile_ms)} "
+          f"(min {min(compile_ms):.1f}, max {max(compile_ms):.1f})  target < 200 ms")
+    print(f"decide:  {decide_rate:,.0f} texts/s  target ≥ 20,000")
+    print(f"bare automaton scan: {scan_rate:,.0f} texts/s  "
+          f"(decide costs {scan_rate / decide_rate:.1f}× the bare scan)")
+
+
+if __name__ == "__main__":
+    main()
