@@ -73,7 +73,7 @@ def test_parse_overrides_reads_strings_dates_and_chinese_words() -> None:
                      date(2027, 5, 1): False, date(2027, 5, 8): True}
     with pytest.raises(ValueError, match="expected 'holiday' or 'workday'"):
         parse_overrides({"2027-01-01": "maybe"})
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="month"):
         parse_overrides({"2027-13-01": "holiday"})
 
 
@@ -96,11 +96,11 @@ def test_demo_table_loads_and_leaves_2027_unknown_until_published() -> None:
 
 def test_periods_must_be_ordered_and_disjoint() -> None:
     assert parse_periods([("08:00", "12:00"), ("14:00", "18:00")]) == ((480, 720), (840, 1080))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="disjoint"):
         parse_periods([("08:00", "12:00"), ("11:00", "18:00")])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="disjoint"):
         parse_periods([("12:00", "08:00")])
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="at least one"):
         parse_periods([])
     assert WorkingCalendar(periods=[("09:00", "17:30")]).minutes_per_day == 510
     assert WorkingCalendar().minutes_per_day == 8 * 60
