@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from shapely import STRtree
 from shapely.geometry import Polygon
 from shapely.validation import explain_validity
-from sqlalchemy import Column, String
 
+from gridops.db import Base
 from gridops.places.geo import square_metres
 from gridops.places.models import Community, Grid, GridWorker, Street, Unit
 
@@ -106,38 +106,38 @@ def _workers(pack: Pack) -> list[str]:
         if w.post not in POSTS:
             problems.append(f"workers.csv: worker {w.subject} has post {w.post!r}; "
                             "posts are A and B")
-    problems += _duplicates("workers.csv", "post", (f"{w.grid_code}/{w.post}" for w in pack.workers))
+    problems += _duplicates("workers.csv", "post",
+                            (f"{w.grid_code}/{w.post}" for w in pack.workers))
     problems += _duplicates("workers.csv", "subject", (w.subject for w in pack.workers))
     return problems
 
 
 def _lengths(pack: Pack) -> list[str]:
     """Values that would not fit their column: refused here, so a load never fails half-way."""
-    checks: list[tuple[str, str, str, Column[str]]] = []
+    checks: list[tuple[str, str, type[Base], str, str]] = []
     for s in pack.streets:
-        checks += [("streets.csv", s.code, s.code, Street.__table__.c.code),
-                   ("streets.csv", s.code, s.name, Street.__table__.c.name)]
+        checks += [("streets.csv", s.code, Street, "code", s.code),
+                   ("streets.csv", s.code, Street, "name", s.name)]
     for c in pack.communities:
-        checks += [("communities.csv", c.code, c.code, Community.__table__.c.code),
-                   ("communities.csv", c.code, c.name, Community.__table__.c.name)]
+        checks += [("communities.csv", c.code, Community, "code", c.code),
+                   ("communities.csv", c.code, Community, "name", c.name)]
     for g in pack.grids:
-        checks += [("grids.geojson", g.code, g.code, Grid.__table__.c.code),
-                   ("grids.geojson", g.code, g.name, Grid.__table__.c.name)]
+        checks += [("grids.geojson", g.code, Grid, "code", g.code),
+                   ("grids.geojson", g.code, Grid, "name", g.name)]
     for w in pack.workers:
-        table = GridWorker.__table__.c
-        checks += [("workers.csv", w.subject, w.name, table.name),
-                   ("workers.csv", w.subject, w.phone or "", table.phone),
-                   ("workers.csv", w.subject, w.subject, table.subject)]
+        checks += [("workers.csv", w.subject, GridWorker, "name", w.name),
+                   ("workers.csv", w.subject, GridWorker, "phone", w.phone or "-"),
+                   ("workers.csv", w.subject, GridWorker, "subject", w.subject)]
     for u in pack.units or ():
-        checks += [("units.csv", u.code, u.code, Unit.__table__.c.code),
-                   ("units.csv", u.code, u.name_zh, Unit.__table__.c.name_zh)]
+        checks += [("units.csv", u.code, Unit, "code", u.code),
+                   ("units.csv", u.code, Unit, "name_zh", u.name_zh)]
     problems = []
-    for file, key, value, column in checks:
-        length = column.type.length if isinstance(column.type, String) else None
-        if not value and column.name in {"code", "name", "subject", "name_zh"}:
-            problems.append(f"{file}: {key or '(blank)'}: {column.name} is empty")
-        elif length is not None and len(value) > length:
-            problems.append(f"{file}: {key}: {column.name} longer than {length} characters")
+    for file, key, model, column, value in checks:
+        length = getattr(model.__table__.c[column].type, "length", None)
+        if not value:
+            problems.append(f"{file}: {key or '(blank)'}: {column} is empty")
+        elif isinstance(length, int) and len(value) > length:
+            problems.append(f"{file}: {key}: {column} longer than {length} characters")
     return problems
 
 
