@@ -69,6 +69,10 @@ class OutboxSettings(BaseModel):
     backoff_max_seconds: float = 600.0
     batch: int = 100
     interval_seconds: float = 2.0
+    # A claimed message is invisible to other workers this long; a crashed worker's claim expires.
+    lease_seconds: float = 60.0
+    # Where escalation notifications go; when unset they are logged and marked delivered.
+    notification_url: str | None = None
 
 
 class WorkerSettings(BaseModel):
