@@ -9,7 +9,8 @@ UNITS = frozenset({"UMLE", "STR", "PWR", "WTR", "GAS"})
 
 def item(code: str, name: str, unit: str, phrases: list[str], **extra: Any) -> dict[str, Any]:
     kind = "asset" if code.startswith("BJ") else "event"
-    majors = {"BJ01": "公用设施", "BJ03": "市容环境", "BJ06": "其他设施", "SJ01": "市容环境",
+    majors = {"SJ12": "其他事件",
+              "BJ01": "公用设施", "BJ03": "市容环境", "BJ06": "其他设施", "SJ01": "市容环境",
               "SJ05": "街面秩序", "SJ06": "矛盾纠纷", "SJ07": "安全隐患", "SJ09": "民生服务",
               "SJ04": "突发事件"}
     row: dict[str, Any] = {
@@ -60,3 +61,23 @@ ITEMS: list[dict[str, Any]] = [
 def document(items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     rows = ITEMS if items is None else items
     return {"label": "测试事项表", "declared_count": len(rows), "items": [dict(r) for r in rows]}
+
+
+def full_document(label: str = "测试事项表 全部单位") -> dict[str, Any]:
+    """The sample plus five items for each other unit of demo/units.csv: a loadable table."""
+    import csv
+    import io
+    from importlib import resources
+
+    text = resources.files("gridops").joinpath("demo/units.csv").read_text(encoding="utf-8")
+    rows = list(ITEMS)
+    sequence = 0
+    for unit in csv.DictReader(io.StringIO(text)):
+        if unit["code"] in UNITS:
+            continue
+        words = unit["owns_examples"].split()
+        for n in range(5):
+            sequence += 1
+            word = words[n] if n < len(words) else f"{unit['name_zh']}事项{n}"
+            rows.append(item(f"SJ12{sequence:03d}", word, unit["code"], [word]))
+    return {**document(rows), "label": label}

@@ -1,10 +1,10 @@
 import time
 
 import pytest
-from routing_sample import ITEMS, UNITS, document
 
 from gridops.routing.rules import CompiledRules, Hints
 from gridops.routing.table import parse_table
+from tests.routing.routing_sample import ITEMS, UNITS, document
 
 STREET = "430204001"
 

@@ -3,9 +3,9 @@ from typing import Any
 
 import pytest
 import yaml
-from routing_sample import ITEMS, UNITS, document, item
 
 from gridops.routing.table import TableError, parse_table
+from tests.routing.routing_sample import ITEMS, UNITS, document, item
 
 
 def problems_of(doc: dict[str, Any]) -> list[str]:

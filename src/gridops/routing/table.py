@@ -163,6 +163,12 @@ def parse_table(source: Path | str | bytes | Mapping[str, Any],
                      items=items)
 
 
+def stored_table(document: Mapping[str, Any]) -> RuleTable:
+    """A table already validated when it was loaded (a stored version): parse, do not re-check."""
+    return RuleTable(label=str(document["label"]), declared_count=int(document["declared_count"]),
+                     items=tuple(_item(raw) for raw in document["items"]))
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value or ())
 
