@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "gridops-development-secret-do-not-use-in-production"
+DEV_HOTLINE_SECRET = "gridops-development-hotline-secret"
 
 
 class DatabaseSettings(BaseModel):
@@ -55,7 +56,7 @@ class StorageSettings(BaseModel):
 
 
 class HotlineSettings(BaseModel):
-    secret: SecretStr = SecretStr("gridops-development-hotline-secret")
+    secret: SecretStr = SecretStr(DEV_HOTLINE_SECRET)
     previous_secret: SecretStr | None = None
     max_skew_seconds: int = 300
     max_body_bytes: int = 1024 * 1024
@@ -119,3 +120,12 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     review: ReviewSettings = ReviewSettings()
     server: ServerSettings = ServerSettings()
+
+    @model_validator(mode="after")
+    def _no_development_secrets_in_production(self) -> Settings:
+        if self.environment == "prod":
+            if not self.auth.jwks_url and self.auth.jwt_secret.get_secret_value() == DEV_JWT_SECRET:
+                raise ValueError("set GRIDOPS_AUTH__JWT_SECRET or GRIDOPS_AUTH__JWKS_URL in prod")
+            if self.hotline.secret.get_secret_value() == DEV_HOTLINE_SECRET:
+                raise ValueError("set GRIDOPS_HOTLINE__SECRET in prod")
+        return self

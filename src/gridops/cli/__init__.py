@@ -9,7 +9,8 @@ import typer
 from gridops.cli import core
 
 app = typer.Typer(help="gridops: dispatch core of a grid-governance command system.",
-                  no_args_is_help=True, add_completion=False)
+                  no_args_is_help=True, add_completion=False,
+                  pretty_exceptions_enable=False)
 core.register(app)
 
 # Each domain contributes a sub-command group from gridops/cli/<module>.py (`app = typer.Typer()`).

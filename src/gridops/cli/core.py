@@ -18,6 +18,10 @@ def register(app: typer.Typer) -> None:
     app.command()(token)
     app.command()(openapi)
     app.command()(worker)
+    app.command()(config)
+    from gridops.cli.demo import demo
+
+    app.command()(demo)
 
 
 def serve(host: Annotated[str | None, typer.Option(help="default: GRIDOPS_SERVER__HOST")] = None,
@@ -102,3 +106,10 @@ def worker() -> None:
     from gridops import worker as worker_module
 
     asyncio.run(worker_module.main(Settings()))
+
+
+def config() -> None:
+    """Print every setting (environment variable and default) as a Markdown table."""
+    from gridops.ops.config_doc import markdown_table
+
+    sys.stdout.write(markdown_table() + "\n")
