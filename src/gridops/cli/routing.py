@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from gridops.settings import Settings
+
+if TYPE_CHECKING:
+    from gridops.routing.service import LoadResult
 
 app = typer.Typer(no_args_is_help=True, help="Measure and try the router.")
 rules_app = typer.Typer(no_args_is_help=True, help="Load, list and activate rule-table versions.")
@@ -73,7 +76,106 @@ def eval_corpus(
                            f"c={miss.confidence:.2f} {miss.difficulty}")
 
 
+@app.command("preview")
+def preview(
+    text: Annotated[str, typer.Argument(help="a complaint text")],
+    rules: Annotated[Path | None, typer.Option(help="rule table (default: the demo pack)")]
+    = None,
+    channel: Annotated[str | None, typer.Option()] = None,
+    street: Annotated[str | None, typer.Option(help="street code, when the place is known")]
+    = None,
+    item_hint: Annotated[str | None, typer.Option(help="the item the reporter picked")] = None,
+    category: Annotated[str | None, typer.Option(help="the hotline's category text")] = None,
+) -> None:
+    """Route one text with a table file (no database) and print the decision with its reasons."""
+    from gridops.routing.rules import CompiledRules, Hints
+    from gridops.routing.table import TableError, parse_table
+
+    settings = Settings()
+    try:
+        table = parse_table(_table_path(rules, settings))
+    except TableError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(1) from None
+    decision = CompiledRules(0, table.items).decide(
+        text, Hints(channel=channel, street_code=street, item_code_hint=item_hint,
+                    category=category), settings.routing.triage_threshold)
+    outcome = "TRIAGE" if decision.needs_triage else (
+        f"{decision.unit_code} {decision.street_code or ''} {decision.item_code} "
+        f"{decision.item.name if decision.item else ''}")
+    typer.echo(f"{outcome}  confidence {decision.confidence:.2f}")
+    for candidate in decision.candidates:
+        typer.echo(f"  candidate {candidate.unit_code:<5} {candidate.item_code} "
+                   f"{candidate.item_name} {candidate.score:.2f}")
+    for reason in decision.reasons:
+        typer.echo(f"  - {reason}")
+
+
 def _print_problems(problems: list[str]) -> None:
     typer.echo(f"rule table refused: {len(problems)} problem(s)", err=True)
     for problem in problems:
         typer.echo(f"  - {problem}", err=True)
+
+
+@rules_app.command("load")
+def load_rules(
+    path: Annotated[Path, typer.Argument(help="a table folder (ruleset.yaml + items-*.yaml) "
+                                         "or one YAML/JSON file")],
+    no_activate: Annotated[bool, typer.Option("--no-activate", help="store only")] = False,
+) -> None:
+    """Validate and store a rule table as a new version (activated unless --no-activate).
+    A bad table is refused with every problem and the database is left untouched (exit 1)."""
+    import asyncio
+
+    from gridops.routing.table import TableError, parse_table
+
+    try:
+        table = parse_table(path)
+    except TableError as exc:
+        _print_problems(exc.problems)
+        raise typer.Exit(1) from None
+    result = asyncio.run(_store(table.document(), activate=not no_activate))
+    state = "new version" if result.created else "identical table already stored as version"
+    typer.echo(f"{state} {result.version}: {result.label}, {result.item_count} items, "
+               f"{len(result.units)} units, {'active' if result.active else 'not active'}")
+    typer.echo("items per unit: " + " ".join(f"{u} {n}" for u, n in result.units.items()))
+
+
+async def _store(document: dict[str, Any], *, activate: bool) -> LoadResult:
+    from datetime import UTC, datetime
+
+    from gridops.auth.actor import SYSTEM
+    from gridops.db import create_engine, create_sessionmaker
+    from gridops.routing import service
+
+    settings = Settings()
+    engine = create_engine(settings.database)
+    try:
+        async with create_sessionmaker(engine).begin() as session:
+            return await service.load_table(session, document, actor=SYSTEM,
+                                            now=datetime.now(UTC), activate=activate)
+    finally:
+        await engine.dispose()
+
+
+@rules_app.command("list")
+def list_rules() -> None:
+    """Stored versions, newest first."""
+    import asyncio
+
+    for row in asyncio.run(_versions()):
+        flag = "*" if row.active else " "
+        typer.echo(f"{flag} v{row.version:<4} {row.item_count:>4} items  {row.label}  "
+                   f"{row.created_at:%Y-%m-%d %H:%M} by {row.created_by}")
+
+
+async def _versions() -> list[Any]:
+    from gridops.db import create_engine, create_sessionmaker
+    from gridops.routing import service
+
+    engine = create_engine(Settings().database)
+    try:
+        async with create_sessionmaker(engine)() as session:
+            return list(await service.list_versions(session))
+    finally:
+        await engine.dispose()
