@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gridops.auth.actor import Actor
 from gridops.auth.privacy import mask_name, mask_phone, sees_caller
+from gridops.clock.schemas import ClockView
 
 if TYPE_CHECKING:
     from gridops.incidents.models import Attachment, Incident
@@ -25,7 +26,6 @@ Channel = Literal["grid_app", "hotline_12345", "wechat", "walk_in", "open311"]
 # What a person may choose when creating through the API; hotline and Open311 come by adapters.
 ApiChannel = Literal["grid_app", "wechat", "walk_in"]
 Urgency = Literal["normal", "urgent"]
-ClockStatus = Literal["running", "due_soon", "overdue", "paused", "met", "missed", "void"]
 
 
 class Location(BaseModel):
@@ -112,24 +112,6 @@ class ReporterOut(BaseModel):
     masked: bool = Field(description="True when name and phone are masked or hidden for you.")
 
 
-class ClockOut(BaseModel):
-    """One deadline as seen now: sign-for (签收) or resolve (办结)."""
-
-    kind: str
-    round: int
-    basis: str
-    unit_code: str | None
-    started_at: datetime
-    due_at: datetime
-    due_soon_at: datetime
-    stopped_at: datetime | None
-    outcome: str | None
-    status: ClockStatus
-    minutes_left: float = Field(description="On the clock's basis (working or continuous "
-                                "minutes); negative when overdue.")
-    escalation_level: int = 0
-
-
 class AttachmentOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -183,7 +165,7 @@ class IncidentOut(BaseModel):
     state: str
     prior_state: str | None
     version: int
-    clocks: list[ClockOut]
+    clocks: list[ClockView]
     rework_count: int
     return_count: int
     extension_count: int
@@ -204,7 +186,7 @@ class IncidentOut(BaseModel):
     closed_at: datetime | None
 
     @classmethod
-    def build(cls, incident: Incident, *, actor: Actor, clocks: list[ClockOut] | None = None,
+    def build(cls, incident: Incident, *, actor: Actor, clocks: list[ClockView] | None = None,
               attachments: list[Attachment] | None = None) -> IncidentOut:
         i = incident
         location = Location(lat=i.lat, lon=i.lon) if i.lat is not None and i.lon is not None \
