@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, func, or_, select
@@ -54,6 +54,7 @@ class _Flag:
 
 async def sweep(sessionmaker: async_sessionmaker[AsyncSession], now: datetime,
                 cal: WorkingCalendar, settings: Settings) -> SweepReport:
+    now = now.astimezone(UTC)  # event hashes cover `at` as stored: in UTC
     report = SweepReport()
     sla = settings.sla
     hours = tuple(sla.escalation_hours)
