@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 
 from gridops.audit import endpoints as audit
+from gridops.auth.policy import publish_policies
 from gridops.clock import endpoints as sla
 from gridops.hotline import endpoints as hotline
 from gridops.incidents import endpoints as incidents
@@ -18,7 +19,7 @@ from gridops.review import endpoints as review
 from gridops.routing import endpoints as routing
 
 TAGS: list[dict[str, Any]] = [
-    {"name": "incidents", "description": "Work orders (工单): intake, lists, the lifecycle actions."},
+    {"name": "incidents", "description": "Work orders (工单): intake, lists, lifecycle actions."},
     {"name": "routing", "description": "The item-standard table (事项处置标准) and the router."},
     {"name": "sla", "description": "Deadlines on the working clock; the command-centre board."},
     {"name": "audit", "description": "The hash-chained audit trail (全程痕迹化)."},
@@ -33,9 +34,11 @@ TAGS: list[dict[str, Any]] = [
 
 def include_routers(app: FastAPI) -> None:
     v1 = APIRouter(prefix="/api/v1")
-    for module in (incidents, routing, sla, audit, review, places, outbox):
-        v1.include_router(module.router)
+    for router in (incidents.router, routing.router, sla.router, audit.router, review.router,
+                   places.router, outbox.router):
+        publish_policies(router)
+        v1.include_router(router)
     app.include_router(v1)
-    app.include_router(hotline.router)
-    app.include_router(open311.router)
-    app.include_router(ops.router)
+    for router in (hotline.router, open311.router, ops.router):
+        publish_policies(router)
+        app.include_router(router)

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from gridops import api, errors
-from gridops.auth.policy import publish_policies
 from gridops.auth.tokens import TokenVerifier
 from gridops.clock.calendar import build_calendar
 from gridops.db import create_engine, create_sessionmaker
@@ -44,7 +43,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.migration_heads = head_revisions(settings)
     errors.install_handlers(app, settings.problem_base_uri)
     api.include_routers(app)
-    publish_policies(app)
     app.add_middleware(RequestContext, metrics=app.state.metrics)
     return app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import FastAPI, Request, Security
+from fastapi import APIRouter, Request, Security
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -59,13 +59,16 @@ def declared_roles(route: APIRoute) -> tuple[str, ...] | None:
     return None
 
 
-def publish_policies(app: FastAPI) -> None:
-    """Write each endpoint's roles into its OpenAPI operation (x-roles and the description)."""
-    for route in app.routes:
+def publish_policies(router: APIRouter) -> None:
+    """Write each endpoint's roles into its OpenAPI operation (x-roles and the description).
+    Runs on a domain router before it is included: included routes copy these fields."""
+    for route in router.routes:
         if not isinstance(route, APIRoute):
             continue
-        roles = declared_roles(route)
         extra = dict(route.openapi_extra or {})
+        if "x-roles" in extra or "x-public" in extra:
+            continue  # already published
+        roles = declared_roles(route)
         if roles is None:
             extra["x-public"] = True
         else:
