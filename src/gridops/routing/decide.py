@@ -109,13 +109,16 @@ def _unit_scores(rules: CompiledRules, ranked: list[tuple[int, float]]) -> dict[
 
 def _apply_principles(rules: CompiledRules, ranked: list[tuple[int, float]],
                       units: dict[str, float], hints: Hints, reasons: list[str]) -> None:
-    """When the street office and an owning unit compete, the principles break the tie."""
+    """When the street office and an owning unit nearly tie, the principles break the tie."""
     if STR not in units or len(units) < 2:
         return
     top_two = sorted(units, key=lambda u: -units[u])[:2]
     if STR not in top_two:
         return
     other = top_two[0] if top_two[1] == STR else top_two[1]
+    low, high = sorted((units[STR], units[other]))
+    if low < rules.weights.principle_window * high:
+        return  # not a tie: the evidence decides, not the principle
     best_str = next(rules.items[i] for i, _ in ranked if rules.items[i].unit == STR)
     best_other = next(rules.items[i] for i, _ in ranked if rules.items[i].unit == other)
     bonus = rules.weights.principle

@@ -16,7 +16,10 @@ _DROP = re.compile(r"[\W_]+")
 
 
 def normalise(text: str) -> str:
-    return _DROP.sub("", unicodedata.normalize("NFKC", text).lower())
+    # The quick check is cheaper than NFKC itself, and most Chinese text is already normal.
+    if not unicodedata.is_normalized("NFKC", text):
+        text = unicodedata.normalize("NFKC", text)
+    return _DROP.sub("", text.lower())
 
 
 def normalise_with_offsets(text: str) -> tuple[str, list[int]]:

@@ -19,10 +19,10 @@ from gridops.routing.table import ItemStandard
 
 __all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
 
-# Roles of an automaton entry
-_PHRASE, _EXCLUDE, _PART = 0, 1, 2
-# (role, item index, phrase key or combo id, weight, automaton key)
-_Entry = tuple[int, int, str | int, float, str]
+# One automaton value per key: (phrase entries (item, key, weight), items excluded by it,
+# the key, whether it is a combo part, combos anchored on it). A combo is checked only when
+# its anchor (its longest part) was seen, so common one-character parts cost one set.add.
+_Value = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, bool, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +89,30 @@ class CompiledRules:
         return self._exclude_display.get(key, key)
 
     def _build(self) -> ahocorasick.Automaton:
-        table: dict[str, list[_Entry]] = {}
+        phrases: dict[str, list[tuple[int, str, float]]] = {}
+        excludes: dict[str, list[int]] = {}
+        anchors: dict[str, list[int]] = {}
+        parts: set[str] = set()
         for index, item in enumerate(self.items):
-            self._add_item(table, index, item)
+            self._add_item(index, item, phrases, excludes)
+            for combo in item.combos:
+                keys = frozenset(normalise(p) for p in combo)
+                combo_id = len(self._combos)
+                self._combos.append((index, keys, "+".join(combo)))
+                parts.update(keys)
+                anchor = max(keys, key=lambda k: (len(k), k))
+                anchors.setdefault(anchor, []).append(combo_id)
         automaton = ahocorasick.Automaton()
-        for key, entries in table.items():
-            automaton.add_word(key, tuple(entries))
+        for key in phrases.keys() | excludes.keys() | parts:
+            value: _Value = (tuple(phrases.get(key, ())), tuple(excludes.get(key, ())),
+                             key, key in parts, tuple(anchors.get(key, ())))
+            automaton.add_word(key, value)
         automaton.make_automaton()
         return automaton
 
-    def _add_item(self, table: dict[str, list[_Entry]], index: int, item: ItemStandard) -> None:
+    def _add_item(self, index: int, item: ItemStandard,
+                  table: dict[str, list[tuple[int, str, float]]],
+                  excludes: dict[str, list[int]]) -> None:
         w = self.weights
         excluded = {normalise(e): e for e in item.exclude}
         phrases: dict[str, float] = {}
@@ -112,19 +126,13 @@ class CompiledRules:
             self._display.setdefault(key, raw)
             phrases[key] = max(phrases.get(key, 0.0), phrase_weight(key, base, w))
         for key, weight in phrases.items():
-            table.setdefault(key, []).append((_PHRASE, index, key, weight, key))
+            table.setdefault(key, []).append((index, key, weight))
             longer = tuple(k for k in phrases if k != key and key in k)
             if longer:
                 self._covered_by[(index, key)] = longer
         for key, raw in excluded.items():
-            table.setdefault(key, []).append((_EXCLUDE, index, key, 0.0, key))
+            excludes.setdefault(key, []).append(index)
             self._exclude_display.setdefault(key, raw)
-        for combo in item.combos:
-            parts = frozenset(normalise(p) for p in combo)
-            combo_id = len(self._combos)
-            self._combos.append((index, parts, "+".join(combo)))
-            for part in parts:
-                table.setdefault(part, []).append((_PART, index, combo_id, w.combo, part))
 
     def scan(self, text: str, factor: float = 1.0, *, exclusions: bool = True) -> Evidence:
         """Evidence from one pass of the automaton over the normalised text."""
@@ -132,23 +140,28 @@ class CompiledRules:
         norm = normalise(text)
         if not norm:
             return evidence
-        parts: dict[int, set[str]] | None = None
-        for _end, entries in self.automaton.iter(norm):
-            for role, index, ref, weight, key in entries:
-                if role == _PHRASE:
-                    evidence.phrase(index, key, weight * factor)
-                elif role == _EXCLUDE:
-                    if exclusions:
-                        evidence.excluded.setdefault(index, key)
-                else:
-                    if parts is None:
-                        parts = {}
-                    parts.setdefault(int(ref), set()).add(key)
-        if parts:
-            for combo_id, seen in parts.items():
-                index, needed, display = self._combos[combo_id]
-                if len(seen) == len(needed):
-                    evidence.phrase(index, display, self.weights.combo * factor)
+        found = evidence.found
+        seen: set[str] = set()
+        anchored: list[int] = []
+        for _end, (phrase_entries, excluded, key, part, anchors) in self.automaton.iter(norm):
+            for index, phrase, weight in phrase_entries:
+                weight *= factor
+                item_found = found.get(index)
+                if item_found is None:
+                    found[index] = {phrase: weight}
+                elif weight > item_found.get(phrase, 0.0):
+                    item_found[phrase] = weight
+            if excluded and exclusions:
+                for index in excluded:
+                    evidence.excluded.setdefault(index, key)
+            if part:
+                seen.add(key)
+            if anchors:
+                anchored.extend(anchors)
+        for combo_id in anchored:
+            index, needed, display = self._combos[combo_id]
+            if needed <= seen:
+                evidence.phrase(index, display, self.weights.combo * factor)
         if self._covered_by:
             self._drop_covered(evidence)
         return evidence

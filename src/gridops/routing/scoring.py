@@ -21,9 +21,11 @@ class Weights:
     # A unit's score is its best item plus this share of its other items' scores.
     unit_support: float = 0.25
     # Bonus for the unit a routing principle prefers when the locality and an owner compete.
-    principle: float = 0.75
+    principle: float = 0.5
+    # ... applied only when the weaker of the two has at least this share of the stronger's score.
+    principle_window: float = 0.6
     # Confidence = strength(top) × (margin_floor + (1 − margin_floor) × relative margin).
-    scale: float = 1.5
+    scale: float = 1.2
     margin_floor: float = 0.4
 
 
