@@ -21,13 +21,13 @@ DISPATCHER = Actor(subject="disp-1", role=Role.dispatcher)
 
 
 def revised(document: dict[str, Any]) -> dict[str, Any]:
-    """Version 2: 停水 learns the strong phrase 没有水, 停电 forgets 没电了."""
+    """Version 2: 停水 learns the strong phrase 没有水, 停电 forgets 没电了 and 断电."""
     items = []
     for row in document["items"]:
         if row["code"] == "SJ09003":  # 停水 (WTR)
             row = {**row, "strong": [*row["strong"], "没有水"]}
         if row["code"] == "SJ09002":  # 停电 (PWR) loses 没电了
-            row = {**row, "phrases": ["停电", "断电"]}
+            row = {**row, "phrases": ["停电"]}
         items.append(row)
     return {**document, "label": "测试事项表 修订", "items": items}
 
