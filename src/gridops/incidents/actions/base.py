@@ -48,7 +48,7 @@ from gridops.settings import Settings
 HOTLINE_CHANNEL = "hotline_12345"
 _TRACKED = ("state", "unit_code", "assigned_street_code", "item_code", "co_units", "urgency",
             "prior_state", "rework_count", "return_count", "extension_count", "merged_into_id",
-            "resolution_text", "callback_resolved", "callback_satisfaction")
+            "resolution_text", "callback_resolved", "callback_satisfaction", "closed_at")
 
 
 class VersionMismatch(Conflict):

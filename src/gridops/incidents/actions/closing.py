@@ -65,11 +65,6 @@ async def _after_rework(session: AsyncSession, incident: Incident, ctx: Ctx) -> 
             await start_clock(session, incident, item, ctx, "resolve")
 
 
-async def _close(session: AsyncSession, incident: Incident, ctx: Ctx, note: str | None) -> None:
-    incident.closed_at = ctx.now
-    await notify(session, incident, ctx, "closed", note)
-
-
 async def verify(session: AsyncSession, incident_id: uuid.UUID, data: VerifyIn,
                  ctx: Ctx) -> Incident:
     """On site (核查): pass closes; fail sends the order back to its unit as rework."""
@@ -80,8 +75,9 @@ async def verify(session: AsyncSession, incident_id: uuid.UUID, data: VerifyIn,
         await _after_rework(session, incident, ctx)
         await finish(session, incident, ctx, "verify_failed", before=before, note=data.note)
         return incident
+    incident.closed_at = ctx.now
     await finish(session, incident, ctx, "verified", before=before, note=data.note)
-    await _close(session, incident, ctx, data.note)
+    await notify(session, incident, ctx, "closed", data.note)
     return incident
 
 
@@ -99,12 +95,15 @@ async def callback(session: AsyncSession, incident_id: uuid.UUID, data: Callback
     transition(incident, Action.callback, outcome)
     if is_rework(Action.callback, outcome):
         await _after_rework(session, incident, ctx)
+    closing = was != State.closed and incident.state == State.closed
+    if closing:
+        incident.closed_at = ctx.now
     await finish(session, incident, ctx, "callback_recorded", before=before,
                  note=data.comment or data.note,
                  extra={"resolved": data.resolved, "satisfaction": data.satisfaction,
                         "attributable": data.attributable})
-    if was != State.closed and incident.state == State.closed:
-        await _close(session, incident, ctx, data.comment)
+    if closing:
+        await notify(session, incident, ctx, "closed", data.comment)
     return incident
 
 
