@@ -108,6 +108,11 @@ def install_handlers(app: FastAPI, base_uri: str) -> None:
         assert isinstance(exc, RequestValidationError)
         errors = [{"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")),
                    "type": str(e.get("type", ""))} for e in exc.errors()]
+        if request.url.path.startswith("/open311/"):
+            # Open311 clients parse the spec's own error list, not problem+json.
+            from gridops.open311.endpoints import open311_validation_error
+
+            return open311_validation_error(request, errors)  # type: ignore[return-value]
         return problem(request, 422, "Request is not valid", base_uri + "validation",
                        "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors),
                        errors=errors)

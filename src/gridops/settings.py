@@ -1,4 +1,4 @@
-"""Every knob of gridops, read from ``GRIDOPS_*`` environment variables (``__`` nests) and ``.env``."""
+"""Every knob of gridops, from ``GRIDOPS_*`` environment variables (``__`` nests) and ``.env``."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ class RoutingSettings(BaseModel):
 
 class SlaSettings(BaseModel):
     due_soon_share: float = Field(0.75, gt=0, lt=1)
-    # Working hours after the resolve deadline at which 督办 escalates: unit, then street, then district.
+    # Working hours past the resolve deadline when 督办 escalates: unit, street, district.
     escalation_hours: tuple[float, float, float] = (0.0, 8.0, 24.0)
     holiday_overrides_path: Path | None = None
     sweep_interval_seconds: float = 30.0
@@ -77,7 +77,7 @@ class OutboxSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    # Run the sweeper and outbox drain inside the API process; turn off when `gridops worker` runs apart.
+    # Sweeper and outbox drain inside the API process; off when `gridops worker` runs apart.
     embedded: bool = True
 
 

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 
 from gridops.auth.actor import ALL_HUMAN_ROLES
 from gridops.auth.policy import declared_roles
-from gridops.ops.routes import api_routes
 from gridops.main import create_app
+from gridops.ops.routes import api_routes
 from gridops.settings import Settings
 
 # One token per role, each with the widest scope the role can have.

@@ -35,7 +35,7 @@ def mint(auth: AuthSettings, *, subject: str, role: Role | str, now: datetime,
 
 def actor_from_claims(claims: dict[str, Any]) -> Actor:
     try:
-        role = Role(claims.get("role"))
+        role = Role(str(claims.get("role")))
     except ValueError:
         raise Unauthorized("token has no known role") from None
     if role is Role.system:

@@ -1,4 +1,4 @@
-"""The `gridops` command: serve, migrate, mint tokens, export the OpenAPI, and each domain's verbs."""
+"""The `gridops` command: serve, migrate, tokens, the OpenAPI, and each domain's verbs."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ core.register(app)
 
 # Each domain contributes a sub-command group from gridops/cli/<module>.py (`app = typer.Typer()`).
 _GROUPS = {
-    "pack": "gridops.cli.pack",
-    "routing": "gridops.cli.routing",
-    "open311": "gridops.cli.open311",
+    "pack": ("gridops.cli.pack", "app"),
+    "routing": ("gridops.cli.routing", "app"),
+    "rules": ("gridops.cli.routing", "rules_app"),
+    "open311": ("gridops.cli.open311", "app"),
 }
-for _name, _module in _GROUPS.items():
-    app.add_typer(importlib.import_module(_module).app, name=_name)
+for _name, (_module, _attr) in _GROUPS.items():
+    app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from gridops.db import Base, UTCDateTime
 
 
 class SlaClock(Base):
-    """One deadline of an incident: sign-for (签收) or resolve (办结), round 1 and one per rework."""
+    """One deadline of an incident: sign-for (签收) or resolve (办结); a new round per rework."""
 
     __tablename__ = "sla_clock"
     __table_args__ = (

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -85,7 +85,7 @@ class Incident(Base):
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True, default=None)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
 
 
 class Attachment(Base):
@@ -104,7 +104,7 @@ class Attachment(Base):
 
 
 class IncidentRequest(Base):
-    """A unit's request that a dispatcher must decide: return (退单), extension (延期), suspension (挂起)."""
+    """A request a dispatcher decides: return (退单), extension (延期), suspension (挂起)."""
 
     __tablename__ = "incident_request"
     __table_args__ = (Index("ix_incident_request_kind_state", "kind", "state"),)

@@ -1,4 +1,4 @@
-"""Every setting as (environment variable, default, description), for the README and `gridops config`."""
+"""Every setting as (environment variable, default), for the README and `gridops config`."""
 
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ def api_routes(app: FastAPI) -> Iterator[Operation]:
     if iterate is None:
         for route in app.routes:
             if isinstance(route, APIRoute):
-                yield Operation(route.path, frozenset(route.methods), route)
+                yield Operation(route.path, frozenset(route.methods or ()), route)
         return
     for context in iterate(app.routes):
         route = context.original_route

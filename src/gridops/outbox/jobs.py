@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, select, update
+from sqlalchemy import ColumnElement, and_, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
@@ -39,7 +39,7 @@ class DrainReport:
     errors: list[str] = field(default_factory=list)
 
 
-def _claimable(now: datetime) -> object:
+def _claimable(now: datetime) -> ColumnElement[bool]:
     earlier = aliased(OutboxMessage)
     blocked = exists().where(and_(earlier.ordering_key == OutboxMessage.ordering_key,
                                   earlier.id < OutboxMessage.id,

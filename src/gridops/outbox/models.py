@@ -12,7 +12,7 @@ from gridops.db import Base, PortableJSON, UTCDateTime
 
 
 class OutboxMessage(Base):
-    """A message written in the same transaction as the change it announces; the worker delivers it."""
+    """Written in the same transaction as the change it announces; the worker delivers it."""
 
     __tablename__ = "outbox_message"
     __table_args__ = (
