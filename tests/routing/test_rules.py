@@ -123,3 +123,13 @@ def test_items_lookup_and_compile_is_fast() -> None:
     assert rules.item("SJ05001") is not None
     assert rules.item("SJ00000") is None
     assert len(ITEMS) == 25
+
+
+def test_a_named_unit_breaks_a_tie_but_never_invents_an_item(rules: CompiledRules) -> None:
+    d = rules.decide("变压器旁边的自来水井盖松了，请自来水公司处理", Hints())
+    assert d.unit_code == "WTR"
+    assert any("自来水公司" in r for r in d.reasons)
+    # 城管 is named, but nothing in the text matches an UMLE item: the mention adds nothing.
+    alone = rules.decide("变压器响，请城管处理", Hints())
+    assert all(c.unit_code == "PWR" for c in alone.candidates)
+    assert not any("城管" in r for r in alone.reasons)

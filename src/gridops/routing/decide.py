@@ -36,6 +36,10 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
 
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     units = _unit_scores(rules, ranked)
+    for unit, words in evidence.units.items():
+        if unit in units:
+            units[unit] += w.unit_mention
+            reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
     _apply_principles(rules, ranked, units, hints, reasons)
     unit_ranked = sorted(units.items(), key=lambda kv: -kv[1])
     top_unit, s1 = unit_ranked[0]

@@ -13,16 +13,18 @@ from dataclasses import dataclass
 
 import ahocorasick
 
+from gridops.routing.aliases import UNIT_ALIASES
 from gridops.routing.normalise import normalise
 from gridops.routing.scoring import Evidence, Weights, phrase_weight
 from gridops.routing.table import ItemStandard
 
 __all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
 
-# One automaton value per key: (phrase entries (item, key, weight), items excluded by it,
-# the key, whether it is a combo part, combos anchored on it). A combo is checked only when
-# its anchor (its longest part) was seen, so common one-character parts cost one set.add.
-_Value = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, bool, tuple[int, ...]]
+# One automaton value per key: (phrase entries (item, key, weight), items excluded by it, the
+# key, whether it is a combo part, combos anchored on it, units it names). A combo is checked
+# only when its anchor (its longest part) was seen: common one-character parts cost one set.add.
+_Value = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, bool, tuple[int, ...],
+               tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,10 +104,15 @@ class CompiledRules:
                 parts.update(keys)
                 anchor = max(keys, key=lambda k: (len(k), k))
                 anchors.setdefault(anchor, []).append(combo_id)
+        mentions: dict[str, list[str]] = {}
+        for unit, aliases in UNIT_ALIASES.items():
+            for alias in aliases:
+                mentions.setdefault(normalise(alias), []).append(unit)
         automaton = ahocorasick.Automaton()
-        for key in phrases.keys() | excludes.keys() | parts:
+        for key in phrases.keys() | excludes.keys() | parts | mentions.keys():
             value: _Value = (tuple(phrases.get(key, ())), tuple(excludes.get(key, ())),
-                             key, key in parts, tuple(anchors.get(key, ())))
+                             key, key in parts, tuple(anchors.get(key, ())),
+                             tuple(mentions.get(key, ())))
             automaton.add_word(key, value)
         automaton.make_automaton()
         return automaton
@@ -143,7 +150,8 @@ class CompiledRules:
         found = evidence.found
         seen: set[str] = set()
         anchored: list[int] = []
-        for _end, (phrase_entries, excluded, key, part, anchors) in self.automaton.iter(norm):
+        for _end, (phrase_entries, excluded, key, part, anchors, units) in (
+                self.automaton.iter(norm)):
             for index, phrase, weight in phrase_entries:
                 weight *= factor
                 item_found = found.get(index)
@@ -158,6 +166,8 @@ class CompiledRules:
                 seen.add(key)
             if anchors:
                 anchored.extend(anchors)
+            if units:
+                evidence.units.update(dict.fromkeys(units, key))
         for combo_id in anchored:
             index, needed, display = self._combos[combo_id]
             if needed <= seen:

@@ -20,6 +20,8 @@ class Weights:
     hint_grid_app: float = 4.0
     # A unit's score is its best item plus this share of its other items' scores.
     unit_support: float = 0.25
+    # A unit the text names (请城管处理) gains this, if the text already matches one of its items.
+    unit_mention: float = 1.5
     # Bonus for the unit a routing principle prefers when the locality and an owner compete.
     principle: float = 0.5
     # ... applied only when the weaker of the two has at least this share of the stronger's score.
@@ -38,11 +40,12 @@ def phrase_weight(key: str, base: float, weights: Weights) -> float:
 class Evidence:
     """What one scan found: per item index, matched phrase key -> weight; and exclusions hit."""
 
-    __slots__ = ("excluded", "found")
+    __slots__ = ("excluded", "found", "units")
 
     def __init__(self) -> None:
         self.found: dict[int, dict[str, float]] = {}
         self.excluded: dict[int, str] = {}
+        self.units: dict[str, str] = {}  # unit named in the text -> the words naming it
 
     def phrase(self, index: int, key: str, weight: float) -> None:
         found = self.found.get(index)

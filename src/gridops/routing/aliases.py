@@ -1,0 +1,35 @@
+"""How people name the receiving units in a complaint (诉求：请城管处理, 要求公安机关查处 …).
+
+A hotline operator often writes which department the caller asks for. Such a mention is
+evidence for that unit, but only among units the text already matches by item: it breaks ties
+between candidate items, it never invents an item. Addresses mention 街道 and 社区 everywhere,
+so the street office is recognised only by 街道办 and 居委会.
+"""
+
+from __future__ import annotations
+
+UNIT_ALIASES: dict[str, tuple[str, ...]] = {
+    "UMLE": ("城管", "综合执法", "执法局", "环卫部门"),
+    "HURD": ("住建", "住房和城乡建设", "建设局", "房产局", "房管局"),
+    "PSB": ("公安", "派出所", "警察", "民警", "交警", "报警"),
+    "EEB": ("环保部门", "环保局", "生态环境"),
+    "MRB": ("市场监管", "市监局", "工商部门", "工商局"),
+    "CAB": ("民政",),
+    "HRSS": ("人社", "劳动监察", "人力资源和社会保障", "劳动仲裁"),
+    "HCB": ("卫健", "卫生健康", "卫生部门", "疾控"),
+    "EDU": ("教育局", "教育部门"),
+    "TRB": ("交通运输", "交通局", "运管"),
+    "EMB": ("应急管理", "应急局", "安监"),
+    "NRPB": ("自然资源", "国土", "规划局", "规划部门"),
+    "ARWB": ("农业农村", "水利", "农业部门", "畜牧"),
+    "JUB": ("司法所", "司法局", "法律援助中心", "调解委员会"),
+    "DPF": ("残联",),
+    "HSB": ("医保局", "医保部门", "医疗保障"),
+    "CTRB": ("文旅", "文化旅游", "文体局", "体育局"),
+    "FRB": ("消防部门", "消防队", "消防救援", "119"),
+    "PWR": ("供电", "电力公司", "国网", "电业局"),
+    "WTR": ("水务", "自来水公司", "供水公司", "排水公司"),
+    "GAS": ("燃气公司", "新奥", "燃气部门"),
+    "TEL": ("电信", "联通", "中国移动", "移动公司", "运营商"),
+    "STR": ("街道办", "居委会"),
+}
