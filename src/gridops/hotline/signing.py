@@ -1,4 +1,5 @@
-"""The hotline platform's signature: HMAC-SHA256 of "{timestamp}.{raw body}", hex, "sha256=" prefix."""
+"""The hotline platform's signature: HMAC-SHA256 of "{timestamp}.{raw body}", hex, with a
+"sha256=" prefix."""
 
 from __future__ import annotations
 
