@@ -164,3 +164,19 @@ async def test_corrections_listing_roles(client: httpx.AsyncClient, auth: Auth) 
     response = await client.get("/api/v1/routing/corrections", headers=auth("dispatcher"))
     assert response.status_code == 200
     assert response.json() == []
+
+
+async def test_preview_resolves_a_gps_point_to_its_street(client: httpx.AsyncClient, auth: Auth,
+                                                          session: AsyncSession,
+                                                          demo_pack: object) -> None:
+    from gridops.places.models import Grid
+
+    await upload(client, auth, full_document())
+    grid = await session.scalar(select(Grid).limit(1))
+    assert grid is not None
+    response = await client.post("/api/v1/routing/preview", headers=auth("dispatcher"), json={
+        "text": "楼上邻居吵架，邻里纠纷好几天了",
+        "location": {"lat": grid.centroid_lat, "lon": grid.centroid_lon}})
+    answer = response.json()
+    assert (answer["unit_code"], answer["street_code"]) == ("STR", grid.street_code)
+    assert answer["grid_code"] is not None

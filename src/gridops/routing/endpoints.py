@@ -9,6 +9,7 @@ from gridops.auth.actor import Actor, Role
 from gridops.auth.policy import ANY_ROLE, allow
 from gridops.deps import AppSettings, Calendar, Now, Session
 from gridops.errors import PayloadTooLarge, UnsupportedMediaType, problems
+from gridops.places import service as places
 from gridops.routing import corrections, replay, service
 from gridops.routing.models import Ruleset
 from gridops.routing.rules import Decision, Hints, ItemStandard
@@ -36,12 +37,18 @@ TABLE_TYPES = ("application/json", "application/yaml", "application/x-yaml", "te
 async def preview_routing(body: PreviewIn, session: Session, now: Now, settings: AppSettings,
                           cal: Calendar,
                           actor: Annotated[Actor, Depends(allow(*ANY_ROLE))]) -> PreviewOut:
-    """Route a text with the active table without storing anything: unit, item, deadlines, why."""
-    hints = Hints(channel=body.channel, grid_code=body.grid_code, street_code=body.street_code,
+    """Route a text with the active table without storing anything: unit, item, deadlines, why.
+    A GPS point is resolved to its grid (and street) when no grid code is given."""
+    grid_code, street_code = body.grid_code, body.street_code
+    if body.location is not None and grid_code is None:
+        hit = await places.locate(session, body.location.lat, body.location.lon)
+        if hit is not None:
+            grid_code, street_code = hit.grid_code, street_code or hit.street_code
+    hints = Hints(channel=body.channel, grid_code=grid_code, street_code=street_code,
                   item_code_hint=body.item_code_hint, category=body.category)
     decision = await service.decide(session, body.text, hints,
                                     settings.routing.triage_threshold)
-    return preview_out(decision, body.grid_code, now, cal)
+    return preview_out(decision, grid_code, now, cal)
 
 
 def preview_out(decision: Decision, grid_code: str | None, now: datetime, cal: Any) -> PreviewOut:
