@@ -57,16 +57,20 @@ async def test_routed_incident_is_dispatched_with_working_clock_deadlines(
         session: AsyncSession, settings: Settings, cal: WorkingCalendar, now: datetime,
         world: list[Grid]) -> None:
     grid = world[0]
-    incident = await receive(session, settings, cal, now, text="路口有流动摊贩占道经营，行人走不过去",
+    incident = await receive(session, settings, cal, now,
+                             text="路口有流动摊贩占道经营，行人走不过去",
                              location={"lat": grid.centroid_lat, "lon": grid.centroid_lon})
     assert incident.state == "dispatched"
     assert (incident.unit_code, incident.item_code, incident.item_name) == (
         "UMLE", "SJ05001", "占道经营")
     assert (incident.grid_code, incident.community_code, incident.street_code) == (
         grid.code, grid.community_code, grid.street_code)
-    assert incident.dispatched_at == now and incident.version == 1
-    assert incident.routing["needs_triage"] is False and "流动摊贩" in incident.routing["matched"]
-    assert incident.co_units == ["STR"] and incident.urgency == "normal"
+    assert incident.dispatched_at == now
+    assert incident.version == 1
+    assert incident.routing["needs_triage"] is False
+    assert "流动摊贩" in incident.routing["matched"]
+    assert incident.co_units == ["STR"]
+    assert incident.urgency == "normal"
     found = await clocks(session, incident)
     # Tuesday 10:00 Shanghai: 2 working hours → 12:00; 24 → Friday 10:00 (three working days).
     assert found["sign"].due_at == datetime(2026, 11, 24, 4, 0, tzinfo=UTC)
@@ -99,8 +103,10 @@ async def test_unsure_router_leaves_the_incident_in_triage_without_clocks(
     incident = await receive(session, settings, cal, now, text="我想反映一下情况，请联系我",
                              grid_code=world[0].code)
     assert incident.state == "triage"
-    assert incident.unit_code is None and incident.dispatched_at is None
-    assert incident.routing["needs_triage"] is True and incident.routing["reasons"]
+    assert incident.unit_code is None
+    assert incident.dispatched_at is None
+    assert incident.routing["needs_triage"] is True
+    assert incident.routing["reasons"]
     assert await clocks(session, incident) == {}
     assert [e.action for e in await events(session, incident)] == ["incident.received"]
 
@@ -120,8 +126,10 @@ async def test_street_item_without_a_place_goes_to_triage(
         session: AsyncSession, settings: Settings, cal: WorkingCalendar, now: datetime,
         world: list[Grid]) -> None:
     incident = await receive(session, settings, cal, now, text="楼道堆物严重，堵住了消防通道")
-    assert incident.grid_code is None and incident.street_code is None
-    assert incident.state == "triage" and incident.unit_code is None
+    assert incident.grid_code is None
+    assert incident.street_code is None
+    assert incident.state == "triage"
+    assert incident.unit_code is None
 
 
 async def test_address_names_a_community_when_there_is_no_point(
@@ -142,9 +150,11 @@ async def test_grid_worker_reports_resolved_on_the_spot(
     worker = Actor(subject="gw-a", role=Role.grid_worker, grid_code=grid.code)
     incident = await receive(session, settings, cal, now, actor=worker, channel="grid_app",
                              text="楼道堆物已当场劝导清理", resolved_on_spot=True)
-    assert incident.state == "resolved" and incident.resolved_at == now
+    assert incident.state == "resolved"
+    assert incident.resolved_at == now
     assert incident.grid_code == grid.code  # the worker's own grid
-    assert incident.resolved_on_spot is True and incident.dispatched_at is None
+    assert incident.resolved_on_spot is True
+    assert incident.dispatched_at is None
     assert await clocks(session, incident) == {}
     trail = await events(session, incident)
     assert [(e.action, e.to_state, e.note) for e in trail] == [
@@ -240,8 +250,10 @@ async def test_hotline_dispatch_enqueues_the_hotline_update(
     payload = messages[0].payload
     assert messages[0].topic == "hotline.update"
     assert messages[0].ordering_key == str(incident.id)
-    assert payload["order_no"] == "GD2026112400017" and payload["event"] == "dispatched"
-    assert payload["unit_code"] == "WTR" and payload["unit_name"]
+    assert payload["order_no"] == "GD2026112400017"
+    assert payload["event"] == "dispatched"
+    assert payload["unit_code"] == "WTR"
+    assert payload["unit_name"]
     resolve = (await clocks(session, incident))["resolve"]
     assert payload["resolve_due_at"] == resolve.due_at.isoformat()
     # The same order again is refused, naming the incident it already is.

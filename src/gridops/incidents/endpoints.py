@@ -90,7 +90,7 @@ async def _read_intake(request: Request, settings: Settings,
                        ) -> tuple[IncidentIn, list[storage.Upload]]:
     """JSON, or multipart with a `data` JSON part and `photos` files."""
     content_type = request.headers.get("content-type", "application/json").lower()
-    if content_type.startswith("multipart/form-data"):
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
         async with request.form(max_files=storage.MAX_FILES + 1) as form:
             raw = form.get("data")
             if raw is None:

@@ -19,6 +19,7 @@ from typing import Protocol
 
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import flag_modified
 from starlette.datastructures import UploadFile
 
 from gridops.audit import service as audit
@@ -144,9 +145,11 @@ async def save(session: AsyncSession, storage: Storage, incident: Incident,
                now: datetime) -> list[Attachment]:
     """Store the bytes and add attachment rows (no audit: the caller's event names them)."""
     rows = []
-    for upload in uploads:
+    # Ascending ids keep the upload order when listed by (created_at, id).
+    ids = sorted(uuid.uuid4() for _ in uploads)
+    for attachment_id, upload in zip(ids, uploads, strict=True):
         key = await storage.put(upload.data)
-        rows.append(Attachment(id=uuid.uuid4(), incident_id=incident.id, purpose=purpose,
+        rows.append(Attachment(id=attachment_id, incident_id=incident.id, purpose=purpose,
                                filename=upload.filename, content_type=upload.content_type,
                                size=len(upload.data), sha256=upload.sha256, storage_key=key,
                                uploaded_by=actor.subject, created_at=now))
@@ -174,6 +177,7 @@ async def attach(session: AsyncSession, storage: Storage, incident: Incident,
                       now=now)
     # Touching the row bumps its version: the audit chain of one incident is serialised by it.
     incident.updated_at = now
+    flag_modified(incident, "updated_at")  # an UPDATE even when `now` equals the stored value
     await audit.record(session, "incident.attached", actor=actor, at=now, incident=incident,
                        changes={"attachments": described(rows)})
     return rows
