@@ -190,7 +190,7 @@ async def page(session: AsyncSession, actor: Actor, f: Filters, *, now: datetime
     after = Cursor.decode(cursor, sort, order) if cursor else None
     result = await session.execute(list_query(actor, f, now=now, sort=sort, order=order,
                                               cursor=after, limit=limit))
-    rows = [(incident, value) for incident, value in result.tuples()]
+    rows = [(incident, value) for incident, value in result]
     more = len(rows) > limit
     rows = rows[:limit]
     incidents = [incident for incident, _ in rows]
