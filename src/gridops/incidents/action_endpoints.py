@@ -1,8 +1,8 @@
 """HTTP for the lifecycle actions: `POST /incidents/{id}/<action>`, each answering the updated
 incident with its `ETag`, plus the units' requests (退单, 延期, 挂起) and the dispatchers' queue."""
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI must see the closure-built guard in `acting`
+# as a real object, not a string it would resolve in this module's globals.
 import dataclasses
 import uuid
 from collections.abc import Callable
@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 
 from gridops.auth.actor import ALL_HUMAN_ROLES, Actor, Role
 from gridops.auth.policy import allow
+from gridops.clock.calendar import WorkingCalendar  # noqa: F401  (deps.Calendar's forward ref)
 from gridops.deps import AppSettings, Calendar, Now, Session
 from gridops.errors import Invalid, problems
 from gridops.incidents import actions, queries
