@@ -88,7 +88,7 @@ async def test_timestamp_window_is_300_seconds_both_ways(
 async def test_previous_secret_is_accepted_while_rotating(
         app: FastAPI, post: Post, district: None, settings: Settings) -> None:
     rotated = settings.model_copy(update={"hotline": HotlineSettings(
-        secret="new-secret", previous_secret=settings.hotline.secret)})  # type: ignore[arg-type]
+        secret="new-secret", previous_secret=settings.hotline.secret)})
     app.state.settings = rotated
     old = await post([order("2026112400007")],
                      secret=settings.hotline.secret.get_secret_value())
@@ -99,7 +99,7 @@ async def test_previous_secret_is_accepted_while_rotating(
     _problem(other, 401)
     # Once rotation is over the previous secret stops working.
     app.state.settings = settings.model_copy(update={"hotline": HotlineSettings(
-        secret="new-secret")})  # type: ignore[arg-type]
+        secret="new-secret")})
     _problem(await post([order("2026112400010")],
                         secret=settings.hotline.secret.get_secret_value()), 401)
 
@@ -108,7 +108,7 @@ async def test_body_over_the_limit_is_413(app: FastAPI, client: httpx.AsyncClien
                                           district: None, now: datetime, settings: Settings,
                                           session: AsyncSession) -> None:
     app.state.settings = settings.model_copy(update={"hotline": HotlineSettings(
-        max_body_bytes=2000)})  # type: ignore[arg-type]
+        max_body_bytes=2000)})
     orders = [order(f"20261124{n:05d}") for n in range(5)]
     body, headers = signed({"orders": orders}, now=now, settings=settings)
     assert len(body) > 2000

@@ -76,7 +76,7 @@ class Order(BaseModel):
 class Batch(BaseModel):
     """The envelope: orders are kept raw here and validated one by one."""
 
-    orders: list[dict[str, Any]] = Field(min_length=1, max_length=MAX_ORDERS)
+    orders: list[Any] = Field(min_length=1, max_length=MAX_ORDERS)
 
 
 class BatchDoc(BaseModel):

@@ -45,11 +45,12 @@ class _Exists(Exception):
     """Someone else received this order first (a concurrent delivery)."""
 
 
-def parse(raw: dict[str, Any]) -> Order | Result:
+def parse(raw: Any) -> Order | Result:
     try:
         return Order.model_validate(raw)
     except ValidationError as exc:
-        order_no, version = raw.get("order_no"), raw.get("version")
+        fields = raw if isinstance(raw, dict) else {}
+        order_no, version = fields.get("order_no"), fields.get("version")
         return Result(order_no=order_no if isinstance(order_no, str) else None,
                       version=version if type(version) is int else None, status="rejected",
                       errors=_errors(exc))
@@ -94,7 +95,7 @@ def _by_version(order: Order, stored: int | None) -> Status | None:
     return "duplicate" if order.version == stored else "stale"
 
 
-async def ingest(session: AsyncSession, orders: Sequence[dict[str, Any]], *, now: datetime,
+async def ingest(session: AsyncSession, orders: Sequence[Any], *, now: datetime,
                  cal: WorkingCalendar, settings: Settings) -> list[Result]:
     """One result per order, in the order sent; flushes, never commits."""
     parsed = [parse(raw) for raw in orders]
