@@ -9,12 +9,13 @@ notification to the outbox, in the batch's transaction.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Table, and_, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridops.audit import service as audit
@@ -28,6 +29,8 @@ from gridops.incidents.models import Incident
 from gridops.outbox.models import OutboxMessage
 from gridops.settings import Settings
 
+_AUDIT = cast(Table, AuditEvent.__table__)
+_OUTBOX = cast(Table, OutboxMessage.__table__)
 AUDIENCE = {1: "unit", 2: "street", 3: "district"}
 _NOTES = {"sla.due_soon": "即将超期", "sla.overdue": "已超期", "sla.escalated": "超期督办"}
 
@@ -56,80 +59,68 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession], now: datetime,
                 cal: WorkingCalendar, settings: Settings) -> SweepReport:
     now = now.astimezone(UTC)  # event hashes cover `at` as stored: in UTC
     report = SweepReport()
-    sla = settings.sla
-    hours = tuple(sla.escalation_hours)
-    open_running = and_(SlaClock.outcome.is_(None), SlaClock.paused_at.is_(None))
+    hours = tuple(settings.sla.escalation_hours)[:policy.TOP_ESCALATION_LEVEL]
+    running = and_(SlaClock.outcome.is_(None), SlaClock.paused_at.is_(None))
     # Overdue first, so a clock late since the last sweep is not also warned as due soon.
-    overdue = select(SlaClock).where(open_running, SlaClock.breached_at.is_(None),
-                                     SlaClock.due_at < now).order_by(SlaClock.due_at)
-    soon = select(SlaClock).where(open_running, SlaClock.warned_at.is_(None),
-                                  SlaClock.due_soon_at <= now, SlaClock.due_at >= now,
-                                  ).order_by(SlaClock.due_soon_at)
-    # Working time never outruns wall time: a clock can only have reached level k+1 once it is
-    # at least hours[k] wall-clock hours late. The exact test is in Python.
-    reachable = or_(*(and_(SlaClock.escalation_level == level,
-                           SlaClock.due_at <= now - timedelta(hours=h))
-                      for level, h in enumerate(hours[:policy.TOP_ESCALATION_LEVEL])))
-    escalate = select(SlaClock).where(open_running, SlaClock.kind == "resolve",
-                                      SlaClock.breached_at.is_not(None), reachable)
-
-    while True:
-        async with sessionmaker.begin() as session:
-            flags, seen = await _batch(session, overdue, sla.sweep_batch,
-                                       lambda c: _breach(c, now, cal, hours))
-            await _record(session, flags, now)
-        report.batches += 1
-        report.overdue += sum(f.action == "sla.overdue" for f in flags)
-        report.escalated += sum(f.action == "sla.escalated" for f in flags)
-        if seen < sla.sweep_batch:
-            break
-    while True:
-        async with sessionmaker.begin() as session:
-            flags, seen = await _batch(session, soon, sla.sweep_batch, lambda c: _warn(c, now))
-            await _record(session, flags, now)
-        report.batches += 1
-        report.due_soon += len(flags)
-        if seen < sla.sweep_batch:
-            break
-    after: uuid.UUID | None = None
-    while True:
-        page = escalate.order_by(SlaClock.id)
-        if after is not None:
-            page = page.where(SlaClock.id > after)
-        async with sessionmaker.begin() as session:
-            flags, seen, after = await _escalation_batch(session, page, sla.sweep_batch,
-                                                         now, cal, hours)
-            await _record(session, flags, now)
-        report.batches += 1
-        report.escalated += len(flags)
-        if seen < sla.sweep_batch or after is None:
-            break
+    await _drain(sessionmaker, report, now, settings.sla.sweep_batch, SlaClock.due_at,
+                 and_(running, SlaClock.breached_at.is_(None), SlaClock.due_at < now),
+                 lambda c: _breach(c, now, cal, hours))
+    await _drain(sessionmaker, report, now, settings.sla.sweep_batch, SlaClock.due_soon_at,
+                 and_(running, SlaClock.warned_at.is_(None), SlaClock.due_soon_at <= now,
+                      SlaClock.due_at >= now),
+                 lambda c: _warn(c, now))
+    for level, h in enumerate(hours):
+        # Working time never outruns wall time, so only clocks at least `h` wall-clock hours
+        # late can have reached the next level; the exact test is in Python.
+        await _drain(sessionmaker, report, now, settings.sla.sweep_batch, SlaClock.due_at,
+                     and_(running, SlaClock.kind == "resolve", SlaClock.escalation_level == level,
+                          SlaClock.breached_at.is_not(None),
+                          SlaClock.due_at <= now - timedelta(hours=h)),
+                     lambda c: _escalate(c, now, cal, hours))
     return report
-
-
-async def _locked(session: AsyncSession, query: Select[Any],
-                  limit: int) -> Sequence[tuple[SlaClock, str | None]]:
-    # Locking the incident too keeps the sweeper off incidents a request is changing, so the two
-    # never append to one audit chain at once; NO KEY leaves foreign-key inserts unblocked.
-    street = func.coalesce(Incident.assigned_street_code, Incident.street_code)
-    rows = await session.execute(
-        query.add_columns(street).join(Incident, Incident.id == SlaClock.incident_id)
-        .limit(limit)
-        .with_for_update(skip_locked=True, key_share=True, of=(SlaClock, Incident)))
-    return [(row[0], row[1]) for row in rows]
 
 
 Act = Callable[[SlaClock], list[tuple[str, dict[str, Any]]]]
 
 
-async def _batch(session: AsyncSession, query: Select[Any], limit: int,
-                 act: Act) -> tuple[list[_Flag], int]:
-    rows = await _locked(session, query, limit)
-    flags: list[_Flag] = []
-    for clock, street in rows:
-        for action, changes in act(clock):
-            flags.append(_Flag(action, clock, street, changes))
-    return flags, len(rows)
+async def _drain(sessionmaker: async_sessionmaker[AsyncSession], report: SweepReport,
+                 now: datetime, batch: int, order: Any, where: ColumnElement[bool],
+                 act: Act) -> None:
+    """Walk the matching clocks in (order, id) pages, one transaction per page. The keyset
+    also steps over rows another sweeper holds and rows this sweep looked at but left alone."""
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        query = select(SlaClock).where(where).order_by(order, SlaClock.id).limit(batch)
+        if after is not None:
+            query = query.where(tuple_(order, SlaClock.id) > tuple_(*after))
+        async with sessionmaker.begin() as session:
+            clocks = (await session.scalars(
+                query.with_for_update(skip_locked=True, key_share=True))).all()
+            streets = await _lock_incidents(session, {c.incident_id for c in clocks})
+            flags = [_Flag(action, clock, streets[clock.incident_id], changes)
+                     for clock in clocks if clock.incident_id in streets
+                     for action, changes in act(clock)]
+            await _record(session, flags, now)
+        report.batches += 1
+        for flag in flags:
+            counter = flag.action.removeprefix("sla.")
+            setattr(report, counter, getattr(report, counter) + 1)
+        if len(clocks) < batch:
+            return
+        after = (getattr(clocks[-1], order.key), clocks[-1].id)
+
+
+async def _lock_incidents(session: AsyncSession,
+                          ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
+    """Lock the clocks' incidents too, skipping those a request is changing: the sweeper and a
+    request never append to one audit chain at once. NO KEY leaves foreign-key inserts alone."""
+    if not ids:
+        return {}
+    street = func.coalesce(Incident.assigned_street_code, Incident.street_code)
+    rows = await session.execute(
+        select(Incident.id, street).where(Incident.id.in_(ids))
+        .with_for_update(skip_locked=True, key_share=True))
+    return {row[0]: row[1] for row in rows}
 
 
 def _breach(clock: SlaClock, now: datetime, cal: WorkingCalendar,
@@ -144,6 +135,14 @@ def _breach(clock: SlaClock, now: datetime, cal: WorkingCalendar,
     return actions
 
 
+def _escalate(clock: SlaClock, now: datetime, cal: WorkingCalendar,
+              hours: tuple[float, ...]) -> list[tuple[str, dict[str, Any]]]:
+    level = policy.escalation_level(state_of(clock), now, cal, hours)
+    if level > clock.escalation_level:
+        return [("sla.escalated", _raise(clock, level, now))]
+    return []
+
+
 def _warn(clock: SlaClock, now: datetime) -> list[tuple[str, dict[str, Any]]]:
     clock.warned_at = now
     return [("sla.due_soon", {})]
@@ -156,48 +155,38 @@ def _raise(clock: SlaClock, level: int, now: datetime) -> dict[str, Any]:
     return changes
 
 
-async def _escalation_batch(
-        session: AsyncSession, query: Select[Any], limit: int, now: datetime,
-        cal: WorkingCalendar, hours: tuple[float, ...],
-) -> tuple[list[_Flag], int, uuid.UUID | None]:
-    rows = await _locked(session, query, limit)
-    flags = []
-    for clock, street in rows:
-        level = policy.escalation_level(state_of(clock), now, cal, hours)
-        if level > clock.escalation_level:
-            flags.append(_Flag("sla.escalated", clock, street, _raise(clock, level, now)))
-    return flags, len(rows), (rows[-1][0].id if rows else None)
-
-
 async def _record(session: AsyncSession, flags: list[_Flag], now: datetime) -> None:
-    """One audit event and one notification per flag, appended to each incident's chain in bulk
-    (the per-event `audit.record` costs a round trip per event; a sweep may flag thousands)."""
+    """One audit event and one notification per flag, appended to each incident's chain and
+    inserted in bulk: a sweep may flag thousands, and `audit.record` costs a round trip each."""
+    await session.flush()  # the clocks' own changes
     if not flags:
-        await session.flush()
         return
-    streams = {audit.stream_of(f.clock.incident_id) for f in flags}
-    heads = await _chain_heads(session, streams)
+    heads = await _chain_heads(session, {audit.stream_of(f.clock.incident_id) for f in flags})
+    events: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
     for flag in flags:
         clock = flag.clock
         stream = audit.stream_of(clock.incident_id)
         seq, prev = heads.get(stream, (0, audit.GENESIS))
         changes = {"clock": clock.kind, "round": clock.round, "unit_code": clock.unit_code,
                    "due_at": clock.due_at.isoformat(), **flag.changes}
-        event = AuditEvent(
-            stream=stream, seq=seq + 1, incident_id=clock.incident_id, at=now,
-            actor_role=SYSTEM.role.value, actor_unit=None, actor_subject=SYSTEM.subject,
-            action=flag.action, from_state=None, to_state=None, note=_NOTES[flag.action],
-            changes=changes, prev_hash=prev)
-        event.hash = audit.digest(event)
-        heads[stream] = (event.seq, event.hash)
-        session.add(event)
-        session.add(OutboxMessage(
-            topic="notification", ordering_key=str(clock.incident_id),
-            incident_id=clock.incident_id, created_at=now, available_at=now,
-            event_id=uuid.uuid4(),
-            payload={"event": flag.action, "incident_id": str(clock.incident_id),
-                     "street_code": flag.street_code, **changes}))
-    await session.flush()
+        event = {"stream": stream, "seq": seq + 1, "incident_id": clock.incident_id, "at": now,
+                 "actor_role": SYSTEM.role.value, "actor_unit": None,
+                 "actor_subject": SYSTEM.subject, "action": flag.action, "from_state": None,
+                 "to_state": None, "note": _NOTES[flag.action], "changes": changes,
+                 "prev_hash": prev}
+        # digest() reads attributes; a namespace avoids building ORM objects by the thousand.
+        event["hash"] = digest = audit.digest(cast(AuditEvent, SimpleNamespace(**event)))
+        heads[stream] = (seq + 1, digest)
+        events.append(event)
+        messages.append({
+            "event_id": uuid.uuid4(), "topic": "notification", "state": "pending",
+            "attempts": 0, "ordering_key": str(clock.incident_id),
+            "incident_id": clock.incident_id, "created_at": now, "available_at": now,
+            "payload": {"event": flag.action, "incident_id": str(clock.incident_id),
+                        "street_code": flag.street_code, **changes}})
+    await session.execute(insert(_AUDIT), events)
+    await session.execute(insert(_OUTBOX), messages)
 
 
 async def _chain_heads(session: AsyncSession, streams: set[str]) -> dict[str, tuple[int, str]]:
