@@ -56,10 +56,14 @@ async def test_racing_requests_with_one_key_run_once(
 async def test_a_claim_rolled_back_frees_the_key(
         maker: async_sessionmaker[AsyncSession], now: datetime) -> None:
     subject = f"race-{uuid.uuid4().hex[:8]}"
-    with pytest.raises(RuntimeError):
+
+    async def failing_request() -> None:
         async with maker() as s, s.begin():
             await idempotency.claim(s, subject=subject, key="k2", fingerprint="h", now=now)
             raise RuntimeError("the intake failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_request()
     async with maker() as s, s.begin():
         claim = await idempotency.claim(s, subject=subject, key="k2", fingerprint="h", now=now)
         assert not claim.replay
