@@ -1,0 +1,142 @@
+"""Incident creation against a bare FastAPI + asyncpg insert, in the same run (issue 4, Speed).
+
+    .venv/bin/python bench/create_bench.py [--seconds 15] [--users 8,16,32] [--rounds 2]
+
+Starts, on a scratch PostgreSQL database migrated and loaded with the demo district:
+- gridops: `gridops serve --workers 2` (embedded sweeper and outbox on, as deployed by default);
+- the baseline: `uvicorn bare_app:app --workers 2` (bench/bare_app.py: validate, one INSERT).
+Each POST to gridops is a grid worker's report (token scoped to the grid) with a text of
+tests/routing/corpus/tune.jsonl at a point inside that grid: validate, locate the grid, route,
+insert incident, clocks and audit event, commit, answer the full view.
+
+1. Sustained throughput: closed loops at each `--users` concurrency, the two targets alternating
+   round by round; the best rate of each counts. Target: gridops ≥ 60% of the baseline.
+2. Latency at half load: an open loop at half of gridops' best rate. Target: p99 < 50 ms.
+The load generator shares the machine's cores with both servers and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import sys
+from collections.abc import Callable
+
+import httpx
+
+import _server as srv
+from _load import Call, Recorder, closed_loop, open_loop
+
+RATIO_TARGET = 0.60
+P99_TARGET_MS = 50.0
+
+
+def gridops_call(bodies: srv.Bodies, headers: dict[str, dict[str, str]]) -> Call:
+    async def call(client: httpx.AsyncClient) -> tuple[str, int]:
+        body, point, _ = bodies.next()
+        response = await client.post("/api/v1/incidents", content=json.dumps(body),
+                                     headers=headers[point.grid_code])
+        return "create", response.status_code
+    return call
+
+
+def bare_call(bodies: srv.Bodies) -> Call:
+    plain = {"Content-Type": "application/json"}
+
+    async def call(client: httpx.AsyncClient) -> tuple[str, int]:
+        body, _, _ = bodies.next()
+        response = await client.post("/reports", content=json.dumps(body), headers=plain)
+        return "create", response.status_code
+    return call
+
+
+def created_only(recorder: Recorder) -> int:
+    """Answers other than 201 (a create must never fail here)."""
+    return sum(n for (_, status), n in recorder.statuses.items() if status != 201) + \
+        recorder.errors
+
+
+async def run(seconds: float, users: list[int], rounds: int, workers: int) -> bool:
+    stack = srv.Stack(db=await srv.create_database())
+    assert stack.db is not None
+    try:
+        srv.prepare(stack.db)
+        gridops = stack.serve("create-gridops", workers)
+        bare_port = srv.free_port()
+        bare = stack.start("create-bare", [
+            str(srv.BIN / "uvicorn"), "bare_app:app", "--app-dir", "bench", "--host",
+            "127.0.0.1", "--port", str(bare_port), "--workers", str(workers),
+            "--no-access-log", "--log-level", "warning"],
+            {**os.environ, "BARE_DSN": stack.db.dsn}, bare_port)
+        await asyncio.gather(srv.wait_ready(gridops), srv.wait_ready(bare))
+
+        bodies = srv.Bodies()
+        headers = {p.grid_code: {"Authorization": f"Bearer {srv.grid_worker_token(p.grid_code)}",
+                                 "Content-Type": "application/json"} for p in bodies.points}
+        targets: dict[str, tuple[str, Callable[[], Call]]] = {
+            "bare": (bare.base, lambda: bare_call(bodies)),
+            "gridops": (gridops.base, lambda: gridops_call(bodies, headers)),
+        }
+        for base, make in targets.values():  # warm pools, caches and the rule automaton
+            await closed_loop(base, make(), users=8, seconds=3)
+
+        best = {name: 0.0 for name in targets}
+        bad = 0
+        for r in range(rounds):
+            for name, (base, make) in targets.items():
+                for n in users:
+                    rec = await closed_loop(base, make(), users=n, seconds=seconds)
+                    bad += created_only(rec)
+                    s = rec.summary()
+                    print(f"round {r + 1} {name:8s} users={n:3d}  {rec.throughput():7.1f} req/s"
+                          f"  p50 {s['p50_ms']:6.1f} ms  p99 {s['p99_ms']:6.1f} ms"
+                          f"  non-201 {created_only(rec)}", flush=True)
+                    best[name] = max(best[name], rec.throughput())
+
+        ratio = best["gridops"] / best["bare"]
+        half = best["gridops"] / 2
+        base, make = targets["gridops"]
+        rec = await open_loop(base, make(), rate=half, seconds=max(seconds * 2, 30))
+        bad += created_only(rec)
+        s = rec.summary()
+        half_bare = best["bare"] / 2
+        rec_bare = await open_loop(targets["bare"][0], targets["bare"][1](), rate=half_bare,
+                                   seconds=max(seconds, 15))
+        sb = rec_bare.summary()
+        rows = int(await stack.db.scalar("SELECT count(*) FROM incident"))  # type: ignore[arg-type]
+
+        print(f"\nmachine: {platform.machine()} {os.cpu_count()} cores, "
+              f"load {os.getloadavg()[0]:.1f}; {workers} uvicorn workers each; "
+              f"{rows} incidents stored")
+        print(f"max sustained: gridops {best['gridops']:.1f} req/s, bare {best['bare']:.1f} "
+              f"req/s, ratio {ratio:.0%} (target >= {RATIO_TARGET:.0%})")
+        print(f"gridops at half load ({half:.1f} req/s, {s['n']:.0f} requests): p50 "
+              f"{s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms "
+              f"(target < {P99_TARGET_MS:.0f} ms)")
+        print(f"bare at half its load ({half_bare:.1f} req/s): p50 {sb['p50_ms']:.1f} ms, "
+              f"p99 {sb['p99_ms']:.1f} ms")
+        ok = ratio >= RATIO_TARGET and s["p99_ms"] < P99_TARGET_MS and bad == 0
+        print(f"{'PASS' if ok else 'FAIL'} create_bench: ratio {ratio:.0%}, "
+              f"p99 {s['p99_ms']:.1f} ms at {half:.0f} req/s, non-201 answers {bad}")
+        return ok
+    finally:
+        stack.close()
+        await srv.drop_database(stack.db)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--seconds", type=float, default=15.0, help="per closed-loop step")
+    parser.add_argument("--users", default="8,16,32", help="closed-loop concurrencies")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
+    args = parser.parse_args()
+    users = [int(u) for u in args.users.split(",")]
+    sys.exit(0 if asyncio.run(run(args.seconds, users, args.rounds, args.workers)) else 1)
+
+
+if __name__ == "__main__":
+    main()
