@@ -16,7 +16,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import httpx
-
 from _server import percentile
 
 # A request: given a client, do one call and return (label, status).

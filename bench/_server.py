@@ -233,8 +233,8 @@ class Stack:
         self.processes.clear()
 
 
-async def wait_ready(process: Process, path: str = "/readyz", timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_ready(process: Process, path: str = "/readyz", within: float = 60.0) -> None:
+    deadline = time.monotonic() + within
     async with httpx.AsyncClient(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if process.popen.poll() is not None:
@@ -243,7 +243,7 @@ async def wait_ready(process: Process, path: str = "/readyz", timeout: float = 6
                 if (await client.get(process.base + path)).status_code == 200:
                     return
             await asyncio.sleep(0.25)
-    raise TimeoutError(f"{process.name} not ready after {timeout} s; see {process.log_path}")
+    raise TimeoutError(f"{process.name} not ready after {within} s; see {process.log_path}")
 
 
 # --- tokens, places, texts -------------------------------------------------------------------

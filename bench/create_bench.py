@@ -25,9 +25,8 @@ import platform
 import sys
 from collections.abc import Callable
 
-import httpx
-
 import _server as srv
+import httpx
 from _load import Call, Recorder, closed_loop, open_loop
 
 RATIO_TARGET = 0.60
@@ -83,7 +82,7 @@ async def run(seconds: float, users: list[int], rounds: int, workers: int) -> bo
         for base, make in targets.values():  # warm pools, caches and the rule automaton
             await closed_loop(base, make(), users=8, seconds=3)
 
-        best = {name: 0.0 for name in targets}
+        best = dict.fromkeys(targets, 0.0)
         bad = 0
         for r in range(rounds):
             for name, (base, make) in targets.items():
