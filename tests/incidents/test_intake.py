@@ -153,6 +153,8 @@ async def test_grid_worker_reports_resolved_on_the_spot(
     assert incident.state == "resolved"
     assert incident.resolved_at == now
     assert incident.grid_code == grid.code  # the worker's own grid
+    assert incident.item_code == "SJ01003"  # what it was, for the statistics
+    assert incident.unit_code is None  # but no unit handled it
     assert incident.resolved_on_spot is True
     assert incident.dispatched_at is None
     assert await clocks(session, incident) == {}

@@ -166,6 +166,8 @@ async def receive(session: AsyncSession, data: IncidentIn, *, actor: Actor, now:
     if data.resolved_on_spot:
         incident.state, incident.resolved_at = "resolved", now
         incident.resolution_text = data.text
+        # The grid fixed it, not the unit the item would go to: no unit is credited or blamed.
+        incident.unit_code = incident.assigned_street_code = None
     elif routed:
         # Inserted in its final state, so a new incident starts at version 1.
         incident.state, incident.dispatched_at = "dispatched", now
