@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -103,9 +103,9 @@ def test_extension_moves_the_deadline_by_working_hours() -> None:
 
 
 def test_extension_clears_overdue_flags_only_when_it_covers_now() -> None:
-    breached = policy.ClockState(**{**_fields(day_clock()), "warned_at": sh(2026, 3, 9, 16),
-                                    "breached_at": sh(2026, 3, 10, 9), "escalation_level": 1,
-                                    "escalated_at": sh(2026, 3, 10, 9)})
+    breached = replace(day_clock(), warned_at=sh(2026, 3, 9, 16),
+                       breached_at=sh(2026, 3, 10, 9), escalation_level=1,
+                       escalated_at=sh(2026, 3, 10, 9))
     covered = policy.extend(breached, 4, sh(2026, 3, 10, 9), CAL)
     assert covered.due_at == sh(2026, 3, 10, 12)
     assert (covered.breached_at, covered.escalation_level, covered.escalated_at) == (None, 0, None)
@@ -115,10 +115,6 @@ def test_extension_clears_overdue_flags_only_when_it_covers_now() -> None:
     assert not_enough.escalation_level == 1
     generous = policy.extend(breached, 40, sh(2026, 3, 10, 9), CAL)
     assert generous.warned_at is None
-
-
-def _fields(state: ClockState) -> dict[str, object]:
-    return {name: getattr(state, name) for name in state.__slots__}
 
 
 def test_stop_is_met_at_or_before_the_deadline_and_missed_after() -> None:
@@ -172,7 +168,7 @@ def test_escalation_follows_the_working_hour_schedule(now: datetime, level: int)
 def test_escalation_never_falls_and_skips_sign_clocks() -> None:
     late = sh(2026, 3, 20, 9)
     assert policy.escalation_level(day_clock(kind="sign"), late, CAL, (0.0, 8.0, 24.0)) == 0
-    high = policy.ClockState(**{**_fields(day_clock()), "escalation_level": 3})
+    high = replace(day_clock(), escalation_level=3)
     assert policy.escalation_level(high, sh(2026, 3, 9, 18, 1), CAL, (0.0, 8.0, 24.0)) == 3
     paused = policy.pause(day_clock(), sh(2026, 3, 10, 9))
     assert policy.escalation_level(paused, late, CAL, (0.0, 8.0, 24.0)) == 0
