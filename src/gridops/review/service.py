@@ -72,6 +72,8 @@ class Review:
     rising_items: list[Hotspot] = field(default_factory=list)
     overdue: list[OverdueItem] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
+    timezone: str = "Asia/Shanghai"
+    grid_counts: dict[str, int] = field(default_factory=dict)  # received per grid (the map)
 
 
 def unit_key(unit: str | None, street_of_unit: str | None, street: str | None) -> str:
@@ -122,7 +124,7 @@ async def weekly(session: AsyncSession, week: Week, scope: Scope, *, actor: Acto
     district = Card("DISTRICT", names.get("DISTRICT", "全区"), _sum(buckets.values()))
     review = Review(week, scope, w.cut, district, _order(cards), _order(units_all),
                     overdue=sorted(overdue, key=lambda o: (-o.overdue_hours, str(o.incident_id))),
-                    names=names)
+                    names=names, timezone=settings.timezone)
     review.red, review.black = red_black(units)
     await _hotspots(session, w, week, settings, review, names)
     if actor.role is Role.unit_operator:
@@ -160,6 +162,7 @@ def _narrow_to_unit(review: Review, key: str) -> None:
                                                                 Tally())
     review.red = review.black = []
     review.top_items = review.top_grids = review.rising_items = []
+    review.grid_counts = {}
     review.overdue = [o for o in review.overdue if o.unit == key]
 
 
@@ -264,6 +267,7 @@ async def _hotspots(session: AsyncSession, w: q.Window, week: Week, settings: Se
     review.top_items = [Hotspot(c, n or c, k, previous.get(c, 0))
                         for c, n, k in items[:HOTSPOT_SIZE]]
     review.top_grids = [Hotspot(c, names.get(c, c), k) for c, _, k in grids[:HOTSPOT_SIZE]]
+    review.grid_counts = {c: k for c, _, k in grids}
     rising = [Hotspot(c, n or c, k, previous.get(c, 0)) for c, n, k in items
               if k > previous.get(c, 0)]
     rising.sort(key=lambda h: (-(h.count - h.previous), h.code))
