@@ -1,10 +1,10 @@
 """The lifecycle actions, one service function per action of `lifecycle.py`.
 
 Every function takes the incident id, the action's request body and a `Ctx` (actor, now,
-calendar, settings, the version the client read); it locks the incident, checks version, role,
-scope and state, applies the transition, drives the clocks, records routing corrections, writes
-the audit event and the hotline's outbox update, all in the caller's transaction (flush, never
-commit), and returns the incident (or the request it created).
+calendar, settings, the version the client read); it locks the incident, checks role, scope,
+version and state, applies the transition, drives the clocks, records routing corrections,
+writes the audit event and the hotline's outbox update, all in the caller's transaction (flush,
+never commit), and returns the incident (or the request it created).
 """
 
 from gridops.incidents.actions.base import ActionNotAllowed, Ctx, VersionMismatch, load

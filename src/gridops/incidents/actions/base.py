@@ -1,10 +1,11 @@
 """The common path of every lifecycle action (see the package docstring).
 
-Each action locks the incident, checks version, role, scope and state (in that order of the
-client's concern: 409 version, 403, 409 state), applies the transition, drives the clocks,
-records routing corrections, writes the audit event and, for hotline orders, the outbox update;
-all in the caller's transaction. The mapper's version column makes a writer that slipped past the
-checks fail with StaleDataError (409) at flush.
+Each action locks the incident (FOR UPDATE on PostgreSQL), then checks role and scope (403:
+first, so an outsider learns nothing of the incident), the version the client read (409
+"version") and the state (409 listing the allowed actions); it applies the transition, drives
+the clocks, records routing corrections, writes the audit event and, for hotline orders, the
+outbox update; all in the caller's transaction. The mapper's version column makes a writer
+that slipped past the checks fail with StaleDataError (409) at flush.
 """
 
 from __future__ import annotations
