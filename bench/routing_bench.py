@@ -53,11 +53,12 @@ def main() -> None:
     args = parser.parse_args()
 
     table = parse_table(args.rules or demo_rules_path())
-    compile_ms = []
+    compile_ms, compile_wall_ms = [], []
     for _ in range(7):
-        start = time.perf_counter()
+        start, wall = time.process_time(), time.perf_counter()
         rules = CompiledRules(1, table.items)
-        compile_ms.append((time.perf_counter() - start) * 1000)
+        compile_ms.append((time.process_time() - start) * 1000)
+        compile_wall_ms.append((time.perf_counter() - wall) * 1000)
     texts = texts_of(args.corpus)
     hints = Hints(channel="hotline_12345", street_code="located")
     automaton = rules.automaton
@@ -72,8 +73,9 @@ def main() -> None:
     phrases = len(automaton)
     print(f"table: {table.label}: {len(table.items)} items, {phrases} automaton keys")
     print(f"texts: {len(texts)} distinct corpus texts of {WIDTH} characters")
-    print(f"compile: median {statistics.median(compile_ms):.1f} ms over {len(compile_ms)} "
-          f"(min {min(compile_ms):.1f}, max {max(compile_ms):.1f})  target < 200 ms")
+    print(f"compile: median {statistics.median(compile_ms):.1f} ms CPU over {len(compile_ms)} "
+          f"(min {min(compile_ms):.1f}, max {max(compile_ms):.1f}; wall median "
+          f"{statistics.median(compile_wall_ms):.1f} ms)  target < 200 ms")
     print(f"decide:  {decide_rate:,.0f} texts/s  target ≥ 20,000")
     print(f"bare automaton scan: {scan_rate:,.0f} texts/s  "
           f"(decide costs {scan_rate / decide_rate:.1f}× the bare scan)")

@@ -21,9 +21,10 @@ from gridops.routing.table import ItemStandard
 __all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
 
 # One automaton value per key: (phrase entries (item, key, weight), items excluded by it, the
-# key, whether it is a combo part, combos anchored on it, units it names). A combo is checked
-# only when its anchor (its longest part) was seen: common one-character parts cost one set.add.
-_Value = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, bool, tuple[int, ...],
+# key, combos anchored on it, units it names). Only a combo's anchor (its rarest part) is in the
+# automaton; when it is seen, the other parts are plain substring tests. Common one-character
+# parts (路, 水, 门) would otherwise wake the Python loop at every other character.
+_Value = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, tuple[int, ...],
                tuple[str, ...]]
 
 
@@ -94,25 +95,29 @@ class CompiledRules:
         phrases: dict[str, list[tuple[int, str, float]]] = {}
         excludes: dict[str, list[int]] = {}
         anchors: dict[str, list[int]] = {}
-        parts: set[str] = set()
+        combos: list[tuple[int, frozenset[str], str]] = []
         for index, item in enumerate(self.items):
             self._add_item(index, item, phrases, excludes)
-            for combo in item.combos:
-                keys = frozenset(normalise(p) for p in combo)
-                combo_id = len(self._combos)
-                self._combos.append((index, keys, "+".join(combo)))
-                parts.update(keys)
-                anchor = max(keys, key=lambda k: (len(k), k))
-                anchors.setdefault(anchor, []).append(combo_id)
+            combos.extend((index, frozenset(normalise(p) for p in combo), "+".join(combo))
+                          for combo in item.combos)
+        # Anchor each combo on its rarest part (fewest combos use it; then the longest), so a
+        # text full of 路 and 水 wakes few combos.
+        uses: dict[str, int] = {}
+        for _, keys, _ in combos:
+            for key in keys:
+                uses[key] = uses.get(key, 0) + 1
+        for combo_id, (_, keys, _) in enumerate(combos):
+            anchor = min(keys, key=lambda k: (uses[k], -len(k), k))
+            anchors.setdefault(anchor, []).append(combo_id)
+        self._combos = combos
         mentions: dict[str, list[str]] = {}
         for unit, aliases in UNIT_ALIASES.items():
             for alias in aliases:
                 mentions.setdefault(normalise(alias), []).append(unit)
         automaton = ahocorasick.Automaton()
-        for key in phrases.keys() | excludes.keys() | parts | mentions.keys():
+        for key in phrases.keys() | excludes.keys() | anchors.keys() | mentions.keys():
             value: _Value = (tuple(phrases.get(key, ())), tuple(excludes.get(key, ())),
-                             key, key in parts, tuple(anchors.get(key, ())),
-                             tuple(mentions.get(key, ())))
+                             key, tuple(anchors.get(key, ())), tuple(mentions.get(key, ())))
             automaton.add_word(key, value)
         automaton.make_automaton()
         return automaton
@@ -148,10 +153,8 @@ class CompiledRules:
         if not norm:
             return evidence
         found = evidence.found
-        seen: set[str] = set()
         anchored: list[int] = []
-        for _end, (phrase_entries, excluded, key, part, anchors, units) in (
-                self.automaton.iter(norm)):
+        for _end, (phrase_entries, excluded, key, anchors, units) in self.automaton.iter(norm):
             for index, phrase, weight in phrase_entries:
                 weight *= factor
                 item_found = found.get(index)
@@ -162,15 +165,13 @@ class CompiledRules:
             if excluded and exclusions:
                 for index in excluded:
                     evidence.excluded.setdefault(index, key)
-            if part:
-                seen.add(key)
             if anchors:
                 anchored.extend(anchors)
             if units:
                 evidence.units.update(dict.fromkeys(units, key))
         for combo_id in anchored:
             index, needed, display = self._combos[combo_id]
-            if needed <= seen:
+            if all(part in norm for part in needed):
                 evidence.phrase(index, display, self.weights.combo * factor)
         if self._covered_by:
             self._drop_covered(evidence)
@@ -187,7 +188,8 @@ class CompiledRules:
 
     def decide(self, text: str, hints: Hints | None = None, threshold: float = 0.55,
                ) -> Decision:
-        # Imported here: decide.py needs the types above.
-        from gridops.routing.decide import decide
+        return _decide.decide(self, text, hints or Hints(), threshold)
 
-        return decide(self, text, hints or Hints(), threshold)
+
+# At the end: decide.py imports the types above (a module reference resolves at call time).
+from gridops.routing import decide as _decide  # noqa: E402
