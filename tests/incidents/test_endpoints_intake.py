@@ -203,6 +203,8 @@ async def test_multipart_replay_ignores_the_boundary_but_not_the_photos(
     ({"text": "路灯不亮", "reporter": {"phone": "call me"}}, ["body", "reporter", "phone"]),
     ({"text": "路灯不亮", "channel": "hotline_12345"}, ["body", "channel"]),
     ({"text": "路灯不亮", "grid_code": "999999999"}, ["body", "grid_code"]),
+    ({"text": "路灯\x00不亮"}, ["body", "text"]),
+    ({"text": "路灯不亮", "reporter": {"name": "王\x00"}}, ["body", "reporter", "name"]),
     ({"text": "已处理", "resolved_on_spot": True}, ["body", "resolved_on_spot"]),
 ])
 async def test_invalid_body_is_422_naming_the_field(

@@ -170,7 +170,7 @@ async def list_incidents(
     due_before: Annotated[AwareDatetime | None, Query()] = None,
     created_from: Annotated[AwareDatetime | None, Query()] = None,
     created_to: Annotated[AwareDatetime | None, Query(description="Exclusive.")] = None,
-    q: Annotated[str | None, Query(min_length=1, max_length=100,
+    q: Annotated[str | None, Query(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f]+$",
                                    description="Text, title or address contains.")] = None,
     sort: queries.SortKey = "created_at",
     order: Literal["asc", "desc"] = "desc",

@@ -35,12 +35,24 @@ class Location(BaseModel):
     lon: float = Field(ge=-180, le=180, examples=[113.1345])
 
 
+def _printable(value: str | None) -> str | None:
+    # PostgreSQL text cannot hold NUL; other control characters are noise from broken clients.
+    if value and any(ord(c) < 32 and c not in "\t\n\r" for c in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
 class ReporterIn(BaseModel):
     name: str | None = Field(None, max_length=64, examples=["王建国"])
     phone: str | None = Field(None, max_length=32, pattern=r"^[0-9+\- ]{3,32}$",
                               examples=["13812341234"])
     confidential: bool = Field(False, description="The caller asked for confidentiality (保密): "
                                "only dispatchers and the hotline see name and phone.")
+
+    @field_validator("name")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        return _printable(value)
 
 
 class IncidentIn(BaseModel):
@@ -81,6 +93,11 @@ class IncidentIn(BaseModel):
         if not value.strip():
             raise ValueError("text must not be blank")
         return value
+
+    @field_validator("text", "title", "address", "category", "source_kind")
+    @classmethod
+    def _no_nul(cls, value: str | None) -> str | None:
+        return _printable(value)
 
 
 class CandidateOut(BaseModel):
