@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.audit.models import AuditEvent
 from gridops.incidents.models import Attachment, Incident
+from gridops.incidents.storage import _filename, sniff
 from gridops.places.models import Grid
 from gridops.settings import Settings
 from tests.builders import grids, load_rules
@@ -292,3 +293,15 @@ async def test_nothing_attaches_to_a_closed_incident(
                                  files=[("photos", ("a.png", PNG, "image/png"))])
     problem(response, 409, "conflict")
     assert await count_rows(session, "attachment") == 0
+
+
+def test_stored_names_and_types_come_from_safe_sources() -> None:
+    assert _filename("C:\\Users\\王\\现场\x00.png", "image/png") == "现场.png"
+    assert _filename("../../etc/passwd", "image/png") == "passwd"
+    assert _filename("..", "image/png") == "photo.png"
+    assert _filename(None, "image/jpeg") == "photo.jpeg"
+    assert sniff(PNG) == "image/png"
+    assert sniff(JPEG) == "image/jpeg"
+    assert sniff(b"RIFF\x10\x00\x00\x00WEBPVP8 ") == "image/webp"
+    assert sniff(b"GIF89a") is None
+    assert sniff(b"<svg xmlns=") is None

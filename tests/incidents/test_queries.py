@@ -264,8 +264,8 @@ async def test_bad_cursors_and_limits_are_422(
         assert (await client.get(URL, headers=reader, params={"limit": limit})).status_code == 422
     bad_state = await client.get(URL, headers=reader, params={"state": "lost"})
     assert bad_state.status_code == 422
-    nul = await client.get(URL, headers=reader, params={"q": "路\x00灯"})
-    assert nul.status_code == 422
+    for params in ({"q": "路\x00灯"}, {"unit": "UM\x00LE"}, {"grid": "' OR 1=1"}):
+        assert (await client.get(URL, headers=reader, params=params)).status_code == 422
 
 
 async def test_timeline_lists_the_events_in_scope(

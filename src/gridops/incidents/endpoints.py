@@ -33,6 +33,7 @@ from gridops.settings import Settings
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
 
+CODE = r"^[0-9A-Za-z]+$"
 Creator = Annotated[Actor, Depends(allow(Role.grid_worker, Role.dispatcher))]
 Reader = Annotated[Actor, Depends(allow(*ANY_ROLE))]
 
@@ -159,11 +160,11 @@ async def receive_incident(
 async def list_incidents(
     session: Session, now: Now, settings: AppSettings, cal: Calendar, actor: Reader,
     state: Annotated[list[State] | None, Query(description="Repeat for several.")] = None,
-    unit: Annotated[str | None, Query(max_length=8)] = None,
-    street: Annotated[str | None, Query(max_length=16)] = None,
-    community: Annotated[str | None, Query(max_length=20)] = None,
-    grid: Annotated[str | None, Query(max_length=24)] = None,
-    item: Annotated[str | None, Query(max_length=16)] = None,
+    unit: Annotated[str | None, Query(max_length=8, pattern=CODE)] = None,
+    street: Annotated[str | None, Query(max_length=16, pattern=CODE)] = None,
+    community: Annotated[str | None, Query(max_length=20, pattern=CODE)] = None,
+    grid: Annotated[str | None, Query(max_length=24, pattern=CODE)] = None,
+    item: Annotated[str | None, Query(max_length=16, pattern=CODE)] = None,
     channel: Channel | None = None,
     urgency: Urgency | None = None,
     overdue: Annotated[bool | None, Query(description="A running deadline is past.")] = None,

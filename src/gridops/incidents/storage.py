@@ -106,8 +106,9 @@ class Upload:
 
 
 def _filename(raw: str | None, content_type: str) -> str:
-    name = PurePath((raw or "").replace("\\", "/")).name.strip()[:200]
-    return name or "photo." + content_type.rsplit("/", 1)[-1]
+    cleaned = "".join(c for c in (raw or "") if c.isprintable()).replace("\\", "/")
+    name = PurePath(cleaned).name.strip()[:200]
+    return name if name.strip(".") else "photo." + content_type.rsplit("/", 1)[-1]
 
 
 async def read_upload(upload: UploadFile, settings: StorageSettings) -> Upload:
