@@ -7,7 +7,7 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.incidents.models import Incident
@@ -31,23 +31,29 @@ async def find(session: AsyncSession, *, item_code: str | None, lat: float | Non
                settings: DuplicateSettings) -> list[uuid.UUID]:
     """Open incidents of `item_code` within `radius_m` created in the last `window_hours`, and
     open incidents of that item from the same phone; newest first."""
-    if item_code is None:
+    point = (lat, lon) if lat is not None and lon is not None else None
+    if item_code is None or (point is None and not phone):
         return []
-    found: dict[uuid.UUID, datetime] = {}
-    base = select(Incident.id, Incident.created_at, Incident.lat, Incident.lon).where(
-        Incident.item_code == item_code, Incident.state.in_(OPEN_STATES))
-    if lat is not None and lon is not None:
+    since = now - timedelta(hours=settings.window_hours)
+    either: list[ColumnElement[bool]] = []
+    if point is not None:
         # A lat/lon box the index can use first; the exact distance is checked below.
         dlat = settings.radius_m / METRES_PER_DEG_LAT
-        dlon = dlat / max(0.01, math.cos(math.radians(lat)))
-        near = base.where(Incident.lat.between(lat - dlat, lat + dlat),
-                          Incident.lon.between(lon - dlon, lon + dlon),
-                          Incident.created_at >= now - timedelta(hours=settings.window_hours))
-        for row in (await session.execute(near)).all():
-            if haversine_m(lat, lon, row.lat, row.lon) <= settings.radius_m:
-                found[row.id] = row.created_at
+        dlon = dlat / max(0.01, math.cos(math.radians(point[0])))
+        either.append(and_(Incident.lat.between(point[0] - dlat, point[0] + dlat),
+                           Incident.lon.between(point[1] - dlon, point[1] + dlon),
+                           Incident.created_at >= since))
     if phone:
-        for row in (await session.execute(base.where(Incident.reporter_phone == phone))).all():
+        either.append(Incident.reporter_phone == phone)
+    query = select(Incident.id, Incident.created_at, Incident.lat, Incident.lon,
+                   Incident.reporter_phone).where(
+        Incident.item_code == item_code, Incident.state.in_(OPEN_STATES), or_(*either))
+    found: dict[uuid.UUID, datetime] = {}
+    for row in (await session.execute(query)).all():
+        close = (point is not None and row.lat is not None and row.lon is not None
+                 and row.created_at >= since
+                 and haversine_m(*point, row.lat, row.lon) <= settings.radius_m)
+        if close or (phone is not None and row.reporter_phone == phone):
             found[row.id] = row.created_at
     ranked = sorted(found.items(), key=lambda kv: (kv[1], str(kv[0])), reverse=True)
     return [incident_id for incident_id, _ in ranked[:MAX_FLAGGED]]
