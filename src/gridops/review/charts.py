@@ -17,9 +17,12 @@ HEAT = ("#fff5eb", "#fdd0a2", "#fd8d3c", "#d94801", "#7f2704")
 EMPTY = "#f0f0f0"
 
 
-def _svg(width: float, height: float, body: list[str], label: str) -> Markup:
+def _svg(width: float, height: float, body: list[str], label: str,
+         natural: bool = False) -> Markup:
+    """`natural`: drawn at its own size (at most the page width) instead of the page width."""
+    size = f' width="{width:.0f}" height="{height:.0f}"' if natural else ""
     return Markup(
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}"{size} '
         f'role="img" aria-label="{escape(label)}" class="chart">' + "".join(body) + "</svg>")
 
 
@@ -47,11 +50,11 @@ class Row:
 
 def rate_bars(rows: Sequence[Row], title: str = "各单位主要指标") -> Markup:
     """Three horizontal bars per unit (签收及时率, 按期办结率, 满意率), 0–100%."""
-    left, width, bar, gap = 210.0, 640.0, 7.0, 9.0
-    top = 44.0
+    left, width, bar, gap = 200.0, 640.0, 6.0, 7.0
+    top = 26.0
     step = bar * len(SERIES) + gap
     height = top + step * max(1, len(rows)) + 30
-    body = [_text(0, 16, title, size=16, weight="bold"), *_legend(left, 36, SERIES)]
+    body = _legend(left, 16, SERIES)
     for tick in range(0, 101, 20):
         x = left + width * tick / 100
         body.append(f'<line x1="{x:.1f}" y1="{top:.1f}" x2="{x:.1f}" y2="{height - 24:.1f}" '
@@ -70,18 +73,17 @@ def rate_bars(rows: Sequence[Row], title: str = "各单位主要指标") -> Mark
             body.append(f'<rect x="{left:.1f}" y="{y + bar * j:.1f}" width="{w:.1f}" '
                         f'height="{bar - 1:.1f}" fill="{colour}"><title>'
                         f'{escape(row.label)} {escape(label)} {value * 100:.1f}%</title></rect>')
-    return _svg(left + width + 20, height, body, title)
+    return _svg(left + width + 20, height, body, title, natural=True)
 
 
 def trend_lines(labels: Sequence[str], series: Mapping[str, Sequence[float | None]],
                 counts: Sequence[int], title: str = "近八周趋势") -> Markup:
     """Rates as lines on the left axis (0–100%), received counts as pale bars on the right."""
-    left, top, width, height = 60.0, 50.0, 760.0, 260.0
+    left, top, width, height = 60.0, 30.0, 760.0, 240.0
     n = max(1, len(labels))
     step = width / n
     peak = max([*counts, 1])
-    body = [_text(0, 16, title, size=16, weight="bold"),
-            *_legend(left, 38, [*SERIES, ("received", "受理数", "#c9d3e0")])]
+    body = _legend(left, 16, [*SERIES, ("received", "受理数", "#c9d3e0")])
     for tick in range(0, 101, 25):
         y = top + height * (1 - tick / 100)
         body.append(f'<line x1="{left}" y1="{y:.1f}" x2="{left + width}" y2="{y:.1f}" '
@@ -132,10 +134,10 @@ def grid_map(grids: Sequence[tuple[str, str, Mapping[str, Any]]], counts: Mappin
     x0, y1 = min(lons), max(lats)
     kx = math.cos(math.radians((min(lats) + y1) / 2))
     span = max((max(lons) - x0) * kx, y1 - min(lats)) or 1.0
-    size, top = 640.0, 30.0
+    size, top = 640.0, 4.0
     scale = size / span
     peak = max(counts.values(), default=0)
-    body = [_text(0, 18, title, size=16, weight="bold")]
+    body = []
     for code, name, poly in grids:
         d = " ".join(
             "M" + " L".join(f"{(lon - x0) * kx * scale:.1f},{top + (y1 - lat) * scale:.1f}"

@@ -250,6 +250,11 @@ class OpenRound:
     handed_over: dict[str, Any] | None  # changes of the first hand-over after the cut
 
 
+def _open_at(w: Window) -> ColumnElement[bool]:
+    return and_(SlaClock.kind == "resolve", SlaClock.started_at < w.cut,
+                or_(SlaClock.stopped_at.is_(None), SlaClock.stopped_at >= w.cut), w.scope)
+
+
 async def open_at_cut(session: AsyncSession, w: Window) -> list[OpenRound]:
     """Resolve rounds started before the cut and not stopped by it (voided or merged later still
     count: at the week end they were open)."""
@@ -258,28 +263,20 @@ async def open_at_cut(session: AsyncSession, w: Window) -> list[OpenRound]:
                     SlaClock.incident_id, func.coalesce(Incident.title, Incident.text)
                     .label("title"), Incident.item_name, Incident.state, SlaClock.basis,
                     SlaClock.due_at, SlaClock.extended_minutes, SlaClock.paused_at)
-             .join(Incident, Incident.id == SlaClock.incident_id)
-             .where(SlaClock.kind == "resolve", SlaClock.started_at < w.cut,
-                    or_(SlaClock.stopped_at.is_(None), SlaClock.stopped_at >= w.cut), w.scope))
+             .join(Incident, Incident.id == SlaClock.incident_id).where(_open_at(w)))
     rows = (await session.execute(query)).all()
-    moves = await _first_handover_after(session, [r.incident_id for r in rows], w.cut)
+    moves: dict[uuid.UUID, dict[str, Any]] = {}
+    handovers = (select(SlaClock.id, AuditEvent.changes)
+                 .join(Incident, Incident.id == SlaClock.incident_id)
+                 .join(AuditEvent, and_(AuditEvent.incident_id == SlaClock.incident_id,
+                                        AuditEvent.action.in_(HANDOVER),
+                                        AuditEvent.at >= w.cut))
+                 .where(_open_at(w)).order_by(SlaClock.id, AuditEvent.at, AuditEvent.id))
+    for clock_id, changes in await session.execute(handovers):
+        moves.setdefault(clock_id, changes)
     return [OpenRound(_key(r), r.incident_id, r.title[:60], r.item_name, r.state, r.basis,
-                      r.due_at, r.extended_minutes, r.paused_at, moves.get(r.incident_id))
+                      r.due_at, r.extended_minutes, r.paused_at, moves.get(r.id))
             for r in rows]
-
-
-async def _first_handover_after(session: AsyncSession, ids: Sequence[uuid.UUID],
-                                moment: datetime) -> dict[uuid.UUID, dict[str, Any]]:
-    found: dict[uuid.UUID, dict[str, Any]] = {}
-    for chunk in _chunks(ids):
-        query = (select(AuditEvent.incident_id, AuditEvent.changes)
-                 .where(AuditEvent.incident_id.in_(chunk), AuditEvent.action.in_(HANDOVER),
-                        AuditEvent.at >= moment)
-                 .order_by(AuditEvent.incident_id, AuditEvent.at, AuditEvent.id))
-        for row in await session.execute(query):
-            if row.incident_id is not None:
-                found.setdefault(row.incident_id, row.changes)
-    return found
 
 
 async def extensions_after(session: AsyncSession, ids: Sequence[uuid.UUID],

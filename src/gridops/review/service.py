@@ -117,9 +117,8 @@ async def weekly(session: AsyncSession, week: Week, scope: Scope, *, actor: Acto
     overdue = await _open_rounds(session, w, buckets, cal, names)
     await _repeats(session, w, buckets, settings.review.repeat_window_hours)
     weights = settings.review.weights
-    units = rank(_roll(buckets, "unit", names), weights)
-    units_all = units + [c for c in _roll(buckets, "unit", names) if c.key not in
-                         {u.key for u in units}]
+    units_all = _roll(buckets, "unit", names)
+    units = rank(units_all, weights)
     cards = units_all if scope == "unit" else _ranked_all(_roll(buckets, scope, names), weights)
     district = Card("DISTRICT", names.get("DISTRICT", "全区"), _sum(buckets.values()))
     review = Review(week, scope, w.cut, district, _order(cards), _order(units_all),
