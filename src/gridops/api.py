@@ -10,6 +10,7 @@ from gridops.audit import endpoints as audit
 from gridops.auth.policy import publish_policies
 from gridops.clock import endpoints as sla
 from gridops.hotline import endpoints as hotline
+from gridops.incidents import action_endpoints as incident_actions
 from gridops.incidents import endpoints as incidents
 from gridops.open311 import endpoints as open311
 from gridops.ops import endpoints as ops
@@ -34,7 +35,7 @@ TAGS: list[dict[str, Any]] = [
 
 def include_routers(app: FastAPI) -> None:
     v1 = APIRouter(prefix="/api/v1")
-    for router in (incidents.router, routing.router, sla.router, audit.router, review.router,
+    for router in (incidents.router, incident_actions.router, routing.router, sla.router, audit.router, review.router,
                    places.router, outbox.router):
         publish_policies(router)
         v1.include_router(router)

@@ -7,7 +7,7 @@ from gridops.incidents.models import Attachment, IdempotencyRecord, Incident, In
 from gridops.open311.models import Open311Client
 from gridops.outbox.models import OutboxMessage
 from gridops.places.models import Community, District, Grid, GridWorker, PackLoad, Street, Unit
-from gridops.routing.models import Ruleset, RoutingCorrection
+from gridops.routing.models import RoutingCorrection, Ruleset
 
 __all__ = [
     "Attachment", "AuditEvent", "Base", "Community", "District", "Grid", "GridWorker",
