@@ -35,8 +35,8 @@ TAGS: list[dict[str, Any]] = [
 
 def include_routers(app: FastAPI) -> None:
     v1 = APIRouter(prefix="/api/v1")
-    for router in (incidents.router, incident_actions.router, routing.router, sla.router, audit.router, review.router,
-                   places.router, outbox.router):
+    for router in (incidents.router, incident_actions.router, routing.router, sla.router,
+                   audit.router, review.router, places.router, outbox.router):
         publish_policies(router)
         v1.include_router(router)
     app.include_router(v1)
