@@ -32,7 +32,8 @@ def test_simulate_then_review(fresh_db: Path, tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "--weeks", "1", "--per-day", "6", "--seed", "7",
                                  "--until", "2026-11-24T10:00:00+08:00"])
     assert result.exit_code == 0, result.output
-    assert "receive" in result.output and "sign" in result.output
+    assert "receive" in result.output
+    assert "sign" in result.output
     out = tmp_path / "w47.csv"
     result = runner.invoke(app, ["review", "--week", "2026-W47", "--format", "csv", "--out",
                                  str(out)])
