@@ -227,6 +227,22 @@ class Stack:
         return self.start(name, [str(BIN / "gridops"), "worker"],
                           gridops_env(self.db, **extra_env))
 
+    def receiver(self, name: str, port: int | None = None) -> tuple[Process, Path]:
+        """bench/_receiver.py on `port` (a free one by default); returns it and its record."""
+        port = port or free_port()
+        out = LOGS / f"{name}.jsonl"
+        if not any(p.name == name for p in self.processes):
+            out.unlink(missing_ok=True)  # a fresh record per run, kept across restarts
+        process = self.start(name, [str(BIN / "python"), str(ROOT / "bench" / "_receiver.py"),
+                                    "--port", str(port), "--out", str(out)],
+                             dict(os.environ), port)
+        return process, out
+
+    def callbacks(self, receiver: Process) -> dict[str, str]:
+        """Environment that points gridops' outbound deliveries at the receiver."""
+        return {"GRIDOPS_HOTLINE__CALLBACK_URL": f"{receiver.base}/hotline",
+                "GRIDOPS_OUTBOX__NOTIFICATION_URL": f"{receiver.base}/notify"}
+
     def close(self) -> None:
         for process in reversed(self.processes):
             process.stop()
