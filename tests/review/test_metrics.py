@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -160,7 +161,7 @@ async def test_handling_time_in_working_hours_without_suspensions(
     inc = await b.incident(session, "UMLE", b.G1, START - timedelta(days=5))
     far = END + timedelta(days=30)  # deadlines outside the week: only handling is judged
 
-    async def done(start: object, stop: object, n: int, **kw: object) -> None:
+    async def done(start: datetime, stop: datetime, n: int, **kw: Any) -> None:
         await b.clock(session, inc, "resolve", far, outcome="met", started=start, stopped=stop,
                       round=n, **kw)
 

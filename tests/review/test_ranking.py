@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from gridops.review.metrics import Card, Tally, nearest_rank, rank, red_black, score
@@ -8,7 +10,7 @@ from gridops.settings import ReviewSettings
 WEIGHTS = ReviewSettings().weights
 
 
-def _card(key: str, **counts: int) -> Card:
+def _card(key: str, **counts: Any) -> Card:
     return Card(key, key, Tally(**counts))
 
 
