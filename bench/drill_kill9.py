@@ -61,7 +61,9 @@ async def killer(server: srv.Process, kills: int, every: float,
     for _ in range(kills):
         await asyncio.sleep(every)
         # uvicorn replaces a dead worker; kill only when it has, so one stays up meanwhile.
-        while len(server.workers()) < expected:
+        for _ in range(600):
+            if len(server.workers()) >= expected:
+                break
             await asyncio.sleep(0.2)
         victim = server.workers()[-1]
         os.kill(victim, signal.SIGKILL)
