@@ -74,13 +74,18 @@ async def _one(client: httpx.AsyncClient, call: Call, recorder: Recorder, t0: fl
     recorder.add(label, status, time.perf_counter() - t0)
 
 
-def client(base: str, connections: int, timeout: float = 30.0) -> httpx.AsyncClient:
+def client(base: str, connections: int, timeout: float = 30.0,
+           on_response: Callable[[httpx.Response], Awaitable[None]] | None = None,
+           ) -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
-    return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout)
+    hooks = {"response": [on_response]} if on_response else {}
+    return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout, event_hooks=hooks)
 
 
 async def closed_loop(base: str, call: Call, *, users: int, seconds: float,
-                      max_requests: int = 10_000_000) -> Recorder:
+                      max_requests: int = 10_000_000,
+                      on_response: Callable[[httpx.Response], Awaitable[None]] | None = None,
+                      ) -> Recorder:
     recorder = Recorder()
     deadline = time.perf_counter() + seconds
     budget = iter(range(max_requests))
@@ -89,7 +94,7 @@ async def closed_loop(base: str, call: Call, *, users: int, seconds: float,
         while time.perf_counter() < deadline and next(budget, None) is not None:
             await _one(c, call, recorder, time.perf_counter())
 
-    async with client(base, users) as c:
+    async with client(base, users, on_response=on_response) as c:
         recorder.started = time.perf_counter()
         await asyncio.gather(*(user(c) for _ in range(users)))
     recorder.finished = time.perf_counter()
