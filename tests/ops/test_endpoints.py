@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from datetime import datetime
+
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def test_healthz_answers_without_a_token(client: httpx.AsyncClient) -> None:
@@ -46,3 +49,23 @@ async def test_unknown_route_is_problem_json(client: httpx.AsyncClient) -> None:
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["status"] == 404
+
+
+async def test_metrics_report_incidents_by_state_and_queue_depths(
+        client: httpx.AsyncClient, session: AsyncSession, now: datetime) -> None:
+    from sqlalchemy import text
+
+    from gridops.outbox import service as outbox
+    from tests.builders import make_incident
+
+    await outbox.enqueue(session, "notification", {}, ordering_key="k", now=now)
+    await make_incident(session, state="triage")
+    await make_incident(session, state="triage")
+    await make_incident(session, state="closed")
+    await session.commit()
+    body = (await client.get("/metrics")).text
+    assert 'gridops_outbox_messages{state="pending"} 1.0' in body
+    assert 'gridops_outbox_messages{state="parked"} 0.0' in body
+    assert 'gridops_incidents{state="triage"} 2.0' in body
+    assert 'gridops_incidents{state="closed"} 1.0' in body
+    assert (await session.execute(text("SELECT count(*) FROM incident"))).scalar_one() == 3

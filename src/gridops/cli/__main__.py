@@ -1,0 +1,3 @@
+from gridops.cli import main
+
+main()
