@@ -43,6 +43,7 @@ test: install  ## the whole suite on SQLite, then on PostgreSQL when GRIDOPS_TES
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/hadolint Dockerfile
 
 openapi: install  ## regenerate the committed OpenAPI document
 	$(BIN)/gridops openapi --out openapi/openapi.json

@@ -14,6 +14,8 @@ from gridops.settings import DEV_JWT_SECRET, Settings
 
 def register(app: typer.Typer) -> None:
     app.command()(serve)
+    app.command()(start)
+    app.command()(healthcheck)
     app.command()(migrate)
     app.command()(token)
     app.command()(openapi)
@@ -35,6 +37,25 @@ def serve(host: Annotated[str | None, typer.Option(help="default: GRIDOPS_SERVER
     uvicorn.run("gridops.main:create_app", factory=True, host=host or settings.server.host,
                 port=port or settings.server.port, workers=workers or settings.server.workers,
                 log_config=None, proxy_headers=True, timeout_graceful_shutdown=20)
+
+
+def start() -> None:
+    """Migrate to head, then serve: what the container runs."""
+    migrate("head", down=False)
+    serve(None, None, None)
+
+
+def healthcheck() -> None:
+    """Exit 0 when this host's API answers /healthz (the container's HEALTHCHECK)."""
+    import urllib.request
+
+    port = Settings().server.port
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
+            ok = response.status == 200
+    except OSError:
+        ok = False
+    raise typer.Exit(0 if ok else 1)
 
 
 def migrate(revision: Annotated[str, typer.Argument()] = "head",
