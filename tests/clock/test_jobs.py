@@ -180,3 +180,28 @@ async def test_two_sweepers_never_act_twice_on_one_clock(
             await session.execute(delete(Incident).where(Incident.id.in_(ids)))
 
 
+
+
+@pytest.mark.postgres
+async def test_a_clock_whose_incident_a_request_holds_waits_for_the_next_sweep(
+        engine: AsyncEngine, cal: WorkingCalendar, settings: Settings) -> None:
+    maker = create_sessionmaker(engine)
+    async with maker.begin() as session:
+        incident = await new_incident(session, at=MONDAY_8)
+        await clocks.start(session, incident, kind="sign", item=Item(), urgent=False,
+                           now=MONDAY_8, cal=cal)
+    now = sh(2026, 3, 9, 18, 1)
+    try:
+        async with maker.begin() as request:  # a request changing the incident, mid-transaction
+            await request.execute(select(Incident.id).where(Incident.id == incident.id)
+                                  .with_for_update())
+            held = await jobs.sweep(maker, now, cal, settings)
+            assert held.overdue == 0
+        released = await jobs.sweep(maker, now, cal, settings)
+        assert released.overdue == 1
+    finally:
+        async with maker.begin() as session:
+            await session.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in (AuditEvent, OutboxMessage, SlaClock):
+                await session.execute(delete(table).where(table.incident_id == incident.id))
+            await session.execute(delete(Incident).where(Incident.id == incident.id))
