@@ -9,55 +9,65 @@ a street), and confidence from the top unit's strength and its margin over the r
 from __future__ import annotations
 
 import math
+from operator import itemgetter
 
 from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
 from gridops.routing.scoring import Evidence
 
 STR = "STR"
 MAX_CANDIDATES = 5
+_SCORE = itemgetter(1)
 
 
 def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> Decision:
     w = rules.weights
+    items = rules.items
     reasons: list[str] = []
     evidence = rules.scan(text)
-    scores = evidence.scores()
+    scores = {index: sum(found.values()) for index, found in evidence.found.items()}
     if hints.category:
         _add_category(rules, hints.category, scores, evidence, reasons)
-    _add_item_hint(rules, hints, scores, reasons)
-    for index, key in evidence.excluded.items():
-        if scores.pop(index, None) is not None:
-            item = rules.items[index]
-            reasons.append(f"排除 {item.code} {item.name}: text says "
-                           f"“{rules.exclusion_display(key)}”")
+    if hints.item_code_hint:
+        _add_item_hint(rules, hints, scores, reasons)
+    excluded = evidence.excluded
+    if excluded and not excluded.keys().isdisjoint(scores):
+        for index, key in excluded.items():
+            if scores.pop(index, None) is not None:
+                item = items[index]
+                reasons.append(f"排除 {item.code} {item.name}: text says "
+                               f"“{rules.exclusion_display(key)}”")
     if not scores:
         reasons.append("no phrase of any item matched (无匹配事项) → triage")
         return _triage(rules, 0.0, (), (), reasons)
 
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    # Stable: equal scores keep the order in which the text showed them.
+    ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     units = _unit_scores(rules, ranked)
     for unit, words in evidence.units.items():
         if unit in units:
             units[unit] += w.unit_mention
             reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
-    _apply_principles(rules, ranked, units, hints, reasons)
-    unit_ranked = sorted(units.items(), key=lambda kv: -kv[1])
+    if len(units) > 1 and STR in units:
+        _apply_principles(rules, ranked, units, hints, reasons)
+    unit_ranked = sorted(units.items(), key=_SCORE, reverse=True)
     top_unit, s1 = unit_ranked[0]
     s2 = unit_ranked[1][1] if len(unit_ranked) > 1 else 0.0
     margin = max(0.0, s1 - s2) / s1 if s1 > 0 else 0.0
     confidence = (1.0 - math.exp(-s1 / w.scale)) * (w.margin_floor + (1 - w.margin_floor) * margin)
     confidence = round(min(1.0, max(0.0, confidence)), 3)
-    best = next(index for index, _ in ranked if rules.items[index].unit == top_unit)
-    item = rules.items[best]
+    best = ranked[0][0]
+    if items[best].unit != top_unit:
+        best = next(index for index, _ in ranked if items[index].unit == top_unit)
+    item = items[best]
     matched = _matched(rules, evidence, best)
     candidates = _candidates(rules, ranked)
     reasons.append(_evidence_reason(item.code, item.name, matched, scores[best]))
     if len(unit_ranked) > 1:
-        reasons.append(f"unit {top_unit} {s1:.2f} vs runner-up {unit_ranked[1][0]} {s2:.2f}; "
-                       f"confidence {confidence:.2f} (threshold {threshold:.2f})")
+        reasons.append(f"unit {top_unit} {_f2(s1)} vs runner-up {unit_ranked[1][0]} {_f2(s2)}; "
+                       f"confidence {_f2(confidence)} (threshold {_f2(threshold)})")
     else:
-        reasons.append(f"only unit {top_unit} matched; confidence {confidence:.2f} "
-                       f"(threshold {threshold:.2f})")
+        reasons.append(f"only unit {top_unit} matched; confidence {_f2(confidence)} "
+                       f"(threshold {_f2(threshold)})")
     if confidence < threshold:
         reasons.append("confidence below threshold → triage (置信度不足, 转人工研判)")
         return _triage(rules, confidence, matched, candidates, reasons)
@@ -68,9 +78,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
             return _triage(rules, confidence, matched, candidates, reasons)
         street = hints.street_code
         reasons.append(f"属地: {item.name} is owned by the street of the grid → {street}")
-    return Decision(item=item, unit_code=item.unit, street_code=street, confidence=confidence,
-                    matched=matched, candidates=candidates, ruleset_version=rules.version,
-                    needs_triage=False, reasons=tuple(reasons))
+    return Decision(item, item.unit, street, confidence, matched, candidates, rules.version,
+                    False, tuple(reasons))
 
 
 def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],
@@ -87,8 +96,6 @@ def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],
 
 def _add_item_hint(rules: CompiledRules, hints: Hints, scores: dict[int, float],
                    reasons: list[str]) -> None:
-    if not hints.item_code_hint:
-        return
     index = rules.index(hints.item_code_hint)
     if index is None:
         reasons.append(f"picked item {hints.item_code_hint} is not in table "
@@ -104,9 +111,10 @@ def _add_item_hint(rules: CompiledRules, hints: Hints, scores: dict[int, float],
 
 def _unit_scores(rules: CompiledRules, ranked: list[tuple[int, float]]) -> dict[str, float]:
     support = rules.weights.unit_support
+    items = rules.items
     units: dict[str, float] = {}
     for index, score in ranked:  # best first: the first item of a unit sets its base
-        unit = rules.items[index].unit
+        unit = items[index].unit
         units[unit] = units[unit] + support * score if unit in units else score
     return units
 
@@ -136,27 +144,54 @@ def _apply_principles(rules: CompiledRules, ranked: list[tuple[int, float]],
 
 
 def _matched(rules: CompiledRules, evidence: Evidence, index: int) -> tuple[str, ...]:
-    found = evidence.found.get(index, {})
-    ordered = sorted(found.items(), key=lambda kv: -kv[1])
-    return tuple(rules.display(key) for key, _ in ordered)
+    found = evidence.found.get(index)
+    if not found:
+        return ()
+    display = rules.display_of
+    if len(found) == 1:
+        key = next(iter(found))
+        return (display.get(key, key),)
+    return tuple([display.get(key, key)
+                  for key, _ in sorted(found.items(), key=_SCORE, reverse=True)])
 
 
 def _candidates(rules: CompiledRules, ranked: list[tuple[int, float]]) -> tuple[Candidate, ...]:
-    return tuple(
-        Candidate(item_code=rules.items[i].code, item_name=rules.items[i].name,
-                  unit_code=rules.items[i].unit, score=round(score, 2))
-        for i, score in ranked[:MAX_CANDIDATES]
-    )
+    items = rules.items
+    return tuple([Candidate(items[i].code, items[i].name, items[i].unit, _round2(score))
+                  for i, score in ranked[:MAX_CANDIDATES]])
+
+
+# Scores are sums of a few weights, so the same values recur. round() and float formatting cost
+# ten times a dictionary hit, and a decision rounds and prints about ten numbers.
+_ROUNDED: dict[float, float] = {}
+_PRINTED: dict[float, str] = {}
+
+
+def _round2(score: float) -> float:
+    rounded = _ROUNDED.get(score)
+    if rounded is None:
+        if len(_ROUNDED) > 4096:
+            _ROUNDED.clear()
+        rounded = _ROUNDED[score] = round(score, 2)
+    return rounded
+
+
+def _f2(value: float) -> str:
+    printed = _PRINTED.get(value)
+    if printed is None:
+        if len(_PRINTED) > 4096:
+            _PRINTED.clear()
+        printed = _PRINTED[value] = f"{value:.2f}"
+    return printed
 
 
 def _evidence_reason(code: str, name: str, matched: tuple[str, ...], score: float) -> str:
     if not matched:
-        return f"{code} {name}: no phrase in the text, prior only (score {score:.2f})"
-    return f"{code} {name}: matched {'、'.join(matched)} (score {score:.2f})"
+        return f"{code} {name}: no phrase in the text, prior only (score {_f2(score)})"
+    return f"{code} {name}: matched {'、'.join(matched)} (score {_f2(score)})"
 
 
 def _triage(rules: CompiledRules, confidence: float, matched: tuple[str, ...],
             candidates: tuple[Candidate, ...], reasons: list[str]) -> Decision:
-    return Decision(item=None, unit_code=None, street_code=None, confidence=confidence,
-                    matched=matched, candidates=candidates, ruleset_version=rules.version,
-                    needs_triage=True, reasons=tuple(reasons))
+    return Decision(None, None, None, confidence, matched, candidates, rules.version, True,
+                    tuple(reasons))

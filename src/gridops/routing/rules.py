@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import ahocorasick
 
@@ -20,12 +21,16 @@ from gridops.routing.table import ItemStandard
 
 __all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
 
-# One automaton value per key: (phrase entries (item, key, weight), items excluded by it, the
-# key, combos anchored on it, units it names). Only a combo's anchor (its rarest part) is in the
-# automaton; when it is seen, the other parts are plain substring tests. Common one-character
-# parts (路, 水, 门) would otherwise wake the Python loop at every other character.
-_Value = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, tuple[int, ...],
-               tuple[str, ...]]
+# The automaton maps each key to an int, its id. Only a combo's anchor (its rarest part) is in
+# the automaton; when it is seen, the other parts are plain substring tests (common one-character
+# parts such as 路, 水, 门 would otherwise wake the Python loop at every other character). Most
+# hits are such anchors and nothing else, so ids are grouped by what a key does and the scan
+# picks the keys with other work by comparing ids: [0, plain) anchor combos only,
+# [plain, anchors) anchor combos and do more, [anchors, n) do more and anchor nothing.
+# "More" is a `_Record`: phrase entries (item, key, weight), items the key excludes, the key,
+# units it names.
+_Combo = tuple[str, tuple[str, ...], int, str]  # (an other part or "", the rest, item, display)
+_Record = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, tuple[str, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,16 +42,17 @@ class Hints:
     category: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+# Candidate and Decision are named tuples, not frozen dataclasses: a frozen dataclass sets each
+# field through object.__setattr__, and building five candidates and a decision that way cost
+# a third of a decision. They are just as immutable and read the same way.
+class Candidate(NamedTuple):
     item_code: str
     item_name: str
     unit_code: str
     score: float
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(NamedTuple):
     item: ItemStandard | None
     unit_code: str | None
     street_code: str | None
@@ -74,7 +80,9 @@ class CompiledRules:
         self._display: dict[str, str] = {}
         # (item, phrase) -> longer phrases of the same item containing it: never count both
         self._covered_by: dict[tuple[int, str], tuple[str, ...]] = {}
-        self._combos: list[tuple[int, frozenset[str], str]] = []  # id -> (item, parts, display)
+        self._records: list[_Record] = []  # key id -> what the key means
+        self._combos: list[tuple[_Combo, ...]] = []  # key id -> combos it anchors
+        self._plain = self._anchors = 0  # key id ranges, see _Combo
         self._exclude_display: dict[str, str] = {}
         self.automaton = self._build()
 
@@ -88,13 +96,18 @@ class CompiledRules:
     def display(self, key: str) -> str:
         return self._display.get(key, key)
 
+    @property
+    def display_of(self) -> dict[str, str]:
+        """Normalised key -> the phrase as its author wrote it (keys absent show as they are)."""
+        return self._display
+
     def exclusion_display(self, key: str) -> str:
         return self._exclude_display.get(key, key)
 
     def _build(self) -> ahocorasick.Automaton:
         phrases: dict[str, list[tuple[int, str, float]]] = {}
         excludes: dict[str, list[int]] = {}
-        anchors: dict[str, list[int]] = {}
+        anchors: dict[str, list[_Combo]] = {}
         combos: list[tuple[int, frozenset[str], str]] = []
         for index, item in enumerate(self.items):
             self._add_item(index, item, phrases, excludes)
@@ -106,19 +119,26 @@ class CompiledRules:
         for _, keys, _ in combos:
             for key in keys:
                 uses[key] = uses.get(key, 0) + 1
-        for combo_id, (_, keys, _) in enumerate(combos):
+        for index, keys, display in combos:
             anchor = min(keys, key=lambda k: (uses[k], -len(k), k))
-            anchors.setdefault(anchor, []).append(combo_id)
-        self._combos = combos
+            others = sorted(keys - {anchor}, key=lambda k: (uses[k], -len(k), k)) or [""]
+            anchors.setdefault(anchor, []).append((others[0], tuple(others[1:]), index, display))
         mentions: dict[str, list[str]] = {}
         for unit, aliases in UNIT_ALIASES.items():
             for alias in aliases:
                 mentions.setdefault(normalise(alias), []).append(unit)
-        automaton = ahocorasick.Automaton()
-        for key in phrases.keys() | excludes.keys() | anchors.keys() | mentions.keys():
-            value: _Value = (tuple(phrases.get(key, ())), tuple(excludes.get(key, ())),
-                             key, tuple(anchors.get(key, ())), tuple(mentions.get(key, ())))
-            automaton.add_word(key, value)
+        more = phrases.keys() | excludes.keys() | mentions.keys()
+        plain = sorted(anchors.keys() - more)
+        both = sorted(anchors.keys() & more)
+        ordered = [*plain, *both, *sorted(more - anchors.keys())]
+        self._plain, self._anchors = len(plain), len(plain) + len(both)
+        self._combos = [tuple(anchors[key]) for key in ordered[: self._anchors]]
+        self._records = [(tuple(phrases.get(key, ())), tuple(excludes.get(key, ())), key,
+                          tuple(mentions.get(key, ()))) if key in more else ((), (), key, ())
+                         for key in ordered]
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for key_id, key in enumerate(ordered):
+            automaton.add_word(key, key_id)
         automaton.make_automaton()
         return automaton
 
@@ -152,39 +172,56 @@ class CompiledRules:
         norm = normalise(text)
         if not norm:
             return evidence
+        hits = [key_id for _end, key_id in self.automaton.iter(norm)]
+        if not hits:
+            return evidence
+        # A key seen twice means nothing more than once: each distinct key in the order of its
+        # first occurrence (which is the order the reasons quote).
+        seen = dict.fromkeys(hits)
+        plain, anchoring = self._plain, self._anchors
+        records = self._records
         found = evidence.found
-        anchored: list[int] = []
-        for _end, (phrase_entries, excluded, key, anchors, units) in self.automaton.iter(norm):
-            for index, phrase, weight in phrase_entries:
-                weight *= factor
+        excluded = evidence.excluded
+        named = False
+        several: list[int] = []  # items with two phrases or more: one may lie inside another
+        for key_id in [k for k in seen if k >= plain]:
+            entries, excluding, key, units = records[key_id]
+            for index, phrase, weight in entries:
                 item_found = found.get(index)
                 if item_found is None:
-                    found[index] = {phrase: weight}
-                elif weight > item_found.get(phrase, 0.0):
-                    item_found[phrase] = weight
-            if excluded and exclusions:
-                for index in excluded:
-                    evidence.excluded.setdefault(index, key)
-            if anchors:
-                anchored.extend(anchors)
+                    found[index] = {phrase: weight * factor}
+                else:
+                    item_found[phrase] = weight * factor
+                    several.append(index)
+            if excluding and exclusions:
+                for index in excluding:
+                    if index not in excluded:
+                        excluded[index] = key
             if units:
-                evidence.units.update(dict.fromkeys(units, key))
-        for combo_id in anchored:
-            index, needed, display = self._combos[combo_id]
-            if all(part in norm for part in needed):
-                evidence.phrase(index, display, self.weights.combo * factor)
-        if self._covered_by:
-            self._drop_covered(evidence)
+                named = True
+        weight = self.weights.combo * factor
+        all_combos = self._combos
+        for key_id in seen:
+            if key_id < anchoring:
+                for other, rest, index, display in all_combos[key_id]:
+                    if other in norm and (not rest or all(part in norm for part in rest)):
+                        evidence.phrase(index, display, weight)
+        if named:  # rare; a unit named twice is quoted by its last naming, as the text reads
+            for key_id in hits:
+                units = records[key_id][3]
+                if units:
+                    evidence.units.update(dict.fromkeys(units, records[key_id][2]))
+        if several:
+            self._drop_covered(found, several)
         return evidence
 
-    def _drop_covered(self, evidence: Evidence) -> None:
+    def _drop_covered(self, found: dict[int, dict[str, float]], several: list[int]) -> None:
         covered_by = self._covered_by
-        for index, found in evidence.found.items():
-            if len(found) < 2:
-                continue
-            for key in [k for k in found if (index, k) in covered_by]:
-                if any(longer in found for longer in covered_by[(index, key)]):
-                    del found[key]
+        for index in dict.fromkeys(several):
+            item_found = found[index]
+            for key in [k for k in item_found if (index, k) in covered_by]:
+                if any(longer in item_found for longer in covered_by[(index, key)]):
+                    del item_found[key]
 
     def decide(self, text: str, hints: Hints | None = None, threshold: float = 0.55,
                ) -> Decision:
