@@ -98,3 +98,15 @@ async def test_feed_follows_with_a_cursor(session: AsyncSession, now: datetime,
     bad = await client.get("/api/v1/audit/events?cursor=abc", headers=auth("auditor"))
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
+
+
+async def test_an_event_recorded_with_a_local_time_still_verifies(session: AsyncSession,
+                                                                  now: datetime) -> None:
+    from zoneinfo import ZoneInfo
+
+    shanghai = now.astimezone(ZoneInfo("Asia/Shanghai"))
+    stream = uuid.uuid4()
+    await audit.record(session, "test.local", actor=DISPATCHER, at=shanghai,
+                       stream=stream_of(stream))
+    session.expire_all()
+    assert (await audit.verify(session, stream=stream_of(stream))).ok

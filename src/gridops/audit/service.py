@@ -6,7 +6,7 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
@@ -46,6 +46,8 @@ async def record(session: AsyncSession, action: str, *, actor: Actor, at: dateti
                  changes: dict[str, Any] | None = None, stream: str | None = None) -> AuditEvent:
     """Append one event to its chain. Incident chains are serialised by the incident's row
     version; other streams rely on the (stream, seq) unique key."""
+    # The hash covers `at` as stored (UTC), so it must be hashed in UTC too.
+    at = at.astimezone(UTC)
     if incident is not None and incident.id is None:
         await session.flush()
     stream = stream or (stream_of(incident.id) if incident is not None else "system")
