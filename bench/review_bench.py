@@ -309,15 +309,19 @@ def report(backend: str, n: int, fill: float, out: dict[str, Any]) -> None:
     print(f"all four scopes: {total * 1000:.0f} ms")
 
 
-async def run_postgres(n: int, seed: int, keep: bool) -> None:
-    name = f"gridops_review_bench_{uuid.uuid4().hex[:8]}"
+async def run_postgres(n: int, seed: int, keep: bool, reuse: str | None) -> None:
+    name = reuse or f"gridops_review_bench_{uuid.uuid4().hex[:8]}"
     admin = make_url(BASE_URL).set(drivername="postgresql").render_as_string(
         hide_password=False)
+    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(_env_file=None, database=DatabaseSettings(url=url))  # type: ignore[call-arg,arg-type]
+    if reuse:  # measure a database kept by an earlier run (--keep)
+        report("postgresql", n, 0.0, await measure(settings))
+        return
     conn = await asyncpg.connect(admin)
     await conn.execute(f'CREATE DATABASE "{name}"')
     await conn.close()
-    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-    settings = Settings(_env_file=None, database=DatabaseSettings(url=url))  # type: ignore[call-arg,arg-type]
+    print(f"scratch database {name}")
     try:
         grids, items = await prepare(settings)
         t0 = time.perf_counter()
@@ -349,9 +353,10 @@ def main() -> None:
     parser.add_argument("--incidents", type=int, default=None)
     parser.add_argument("--seed", type=int, default=47)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--reuse", help="measure this kept PostgreSQL database, no generation")
     args = parser.parse_args()
     if args.backend == "postgres":
-        asyncio.run(run_postgres(args.incidents or 1_000_000, args.seed, args.keep))
+        asyncio.run(run_postgres(args.incidents or 1_000_000, args.seed, args.keep, args.reuse))
     else:
         asyncio.run(run_sqlite(args.incidents or 100_000, args.seed))
 

@@ -125,7 +125,7 @@ async def weekly(session: AsyncSession, week: Week, scope: Scope, *, actor: Acto
                     overdue=sorted(overdue, key=lambda o: (-o.overdue_hours, str(o.incident_id))),
                     names=names, timezone=settings.timezone)
     review.red, review.black = red_black(units)
-    await _hotspots(session, w, week, settings, review, names)
+    await _hotspots(session, w, week, settings, review, names, buckets)
     if actor.role is Role.unit_operator:
         _narrow_to_unit(review, unit_key(actor.unit_code, actor.street_code, actor.street_code))
     return review
@@ -257,9 +257,13 @@ async def _repeats(session: AsyncSession, w: q.Window, buckets: q.Buckets,
 
 
 async def _hotspots(session: AsyncSession, w: q.Window, week: Week, settings: Settings,
-                    review: Review, names: dict[str, str]) -> None:
+                    review: Review, names: dict[str, str], buckets: q.Buckets) -> None:
     items = await q.counts_by(session, w, Incident.item_code, Incident.item_name)
-    grids = await q.counts_by(session, w, Incident.grid_code)
+    per_grid: dict[str, int] = defaultdict(int)
+    for key, tally in buckets.items():
+        if key[4] is not None and tally.received:
+            per_grid[key[4]] += tally.received
+    grids = sorted(((g, None, n) for g, n in per_grid.items()), key=lambda x: (-x[2], x[0]))
     before = week.previous(settings.timezone)
     prev_w = q.Window(before.start, before.end, w.scope)
     previous = {code: n for code, _, n in await q.counts_by(session, prev_w, Incident.item_code)}
