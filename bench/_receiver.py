@@ -11,6 +11,7 @@ and counted apart (it must never happen).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import time
 from pathlib import Path
@@ -24,7 +25,7 @@ from gridops.settings import HotlineSettings
 SECRET = HotlineSettings().secret.get_secret_value()
 
 
-def make_app(out: Path) -> Any:
+def make_app(out: Path, delay: float = 0.0) -> Any:
     sink = out.open("a", encoding="utf-8")
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -40,6 +41,8 @@ def make_app(out: Path) -> Any:
             body += message.get("body", b"")
             if not message.get("more_body"):
                 break
+        if delay:  # a slow platform: deliveries are in flight for a while
+            await asyncio.sleep(delay)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
         signed = scope["path"] != "/hotline" or verify(
             [SECRET], headers.get("x-hotline-timestamp", ""), body,
@@ -68,9 +71,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds before answering")
     args = parser.parse_args()
-    uvicorn.run(make_app(args.out), host="127.0.0.1", port=args.port, log_level="warning",
-                access_log=False)
+    uvicorn.run(make_app(args.out, args.delay), host="127.0.0.1", port=args.port,
+                log_level="warning", access_log=False)
 
 
 if __name__ == "__main__":

@@ -227,14 +227,16 @@ class Stack:
         return self.start(name, [str(BIN / "gridops"), "worker"],
                           gridops_env(self.db, **extra_env))
 
-    def receiver(self, name: str, port: int | None = None) -> tuple[Process, Path]:
+    def receiver(self, name: str, port: int | None = None,
+                 delay: float = 0.0) -> tuple[Process, Path]:
         """bench/_receiver.py on `port` (a free one by default); returns it and its record."""
         port = port or free_port()
         out = LOGS / f"{name}.jsonl"
         if not any(p.name == name for p in self.processes):
             out.unlink(missing_ok=True)  # a fresh record per run, kept across restarts
         process = self.start(name, [str(BIN / "python"), str(ROOT / "bench" / "_receiver.py"),
-                                    "--port", str(port), "--out", str(out)],
+                                    "--port", str(port), "--out", str(out),
+                                    "--delay", str(delay)],
                              dict(os.environ), port)
         return process, out
 
@@ -251,15 +253,19 @@ class Stack:
 
 async def wait_ready(process: Process, path: str = "/readyz", within: float = 60.0) -> None:
     deadline = time.monotonic() + within
+    last = "no answer"
     async with httpx.AsyncClient(timeout=2.0) as client:
         while time.monotonic() < deadline:
             if process.popen.poll() is not None:
                 raise RuntimeError(f"{process.name} exited; see {process.log_path}")
             with contextlib.suppress(httpx.HTTPError):
-                if (await client.get(process.base + path)).status_code == 200:
+                response = await client.get(process.base + path)
+                if response.status_code == 200:
                     return
+                last = f"{response.status_code} {response.text[:300]}"
             await asyncio.sleep(0.25)
-    raise TimeoutError(f"{process.name} not ready after {within} s; see {process.log_path}")
+    raise TimeoutError(f"{process.name} not ready after {within} s ({last}); "
+                       f"see {process.log_path}")
 
 
 # --- tokens, places, texts -------------------------------------------------------------------
