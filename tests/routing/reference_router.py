@@ -140,10 +140,13 @@ class ReferenceRules:
         return evidence
 
     def _drop_covered(self, evidence: RefEvidence) -> None:
-        # A phrase inside a longer matched phrase of the same item counts once.
+        # A phrase inside a longer matched phrase of the same item counts once, unless it
+        # weighs more than the longer one (a strong 变压器 inside a plain 变压器嗡嗡响).
         for index, found in evidence.found.items():
             for key in [k for k in found if (index, k) in self._covered_by]:
-                if any(longer in found for longer in self._covered_by[(index, key)]):
+                mine = self._weight[(index, key)]
+                if any(longer in found and self._weight[(index, longer)] >= mine
+                       for longer in self._covered_by[(index, key)]):
                     del found[key]
 
     def decide(self, text: str, hints: Hints | None = None, threshold: float = 0.55,

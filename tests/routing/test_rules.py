@@ -133,3 +133,18 @@ def test_a_named_unit_breaks_a_tie_but_never_invents_an_item(rules: CompiledRule
     alone = rules.decide("变压器响，请城管处理", Hints())
     assert all(c.unit_code == "PWR" for c in alone.candidates)
     assert not any("城管" in r for r in alone.reasons)
+
+
+def test_a_strong_phrase_inside_a_weaker_longer_phrase_keeps_its_weight() -> None:
+    # 变压器 is strong (3.0); 变压器嗡嗡响 is a plain phrase (1.4): the long one must not wipe
+    # out the strong one, while 垃圾 inside the heavier 暴露垃圾 still counts once.
+    rows = [dict(r) for r in ITEMS]
+    for row in rows:
+        if row["code"] == "BJ01004":
+            row.update(phrases=["箱变", "变压器", "变压器嗡嗡响"], strong=["变压器"])
+    strong = CompiledRules(1, parse_table(document(rows), UNITS).items)
+    d = strong.decide("楼下变压器嗡嗡响一整夜", Hints())
+    assert d.item_code == "BJ01004"
+    assert set(d.matched) == {"变压器", "变压器嗡嗡响"}
+    assert d.candidates[0].score == pytest.approx(3.0 + 1.4)
+    assert strong.decide("这里有暴露垃圾", Hints()).matched == ("暴露垃圾",)

@@ -175,7 +175,9 @@ class CompiledRules:
             phrases[key] = max(phrases.get(key, 0.0), phrase_weight(key, base, w))
         for key, weight in phrases.items():
             table.setdefault(key, []).append((index, key, weight))
-            longer = tuple(k for k in phrases if k != key and key in k)
+            # A phrase inside a longer matched phrase of the same item counts once, unless it
+            # weighs more: a strong 变压器 inside a plain 变压器嗡嗡响 keeps its weight.
+            longer = tuple(k for k in phrases if k != key and key in k and phrases[k] >= weight)
             if longer:
                 self._covered_by[(index, key)] = longer
         for key, raw in excluded.items():
