@@ -10,7 +10,9 @@ so two batches touching the same orders take their row locks in one order and ca
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridops.auth.actor import HOTLINE
 from gridops.clock.calendar import WorkingCalendar
 from gridops.errors import GridopsError, Invalid
-from gridops.hotline import amend
+from gridops.hotline import amend, bulk
 from gridops.hotline.schemas import Order, Result, Status
 from gridops.incidents import actions, intake
 from gridops.incidents.action_schemas import CallbackIn, ReasonIn
@@ -33,6 +35,7 @@ from gridops.incidents.schemas import IncidentIn, Location, ReporterIn
 from gridops.settings import Settings
 
 CHANNEL = "hotline_12345"
+log = logging.getLogger("gridops.hotline")
 
 
 @dataclass(slots=True)
@@ -96,19 +99,55 @@ def _by_version(order: Order, stored: int | None) -> Status | None:
 
 
 async def ingest(session: AsyncSession, orders: Sequence[Any], *, now: datetime,
-                 cal: WorkingCalendar, settings: Settings) -> list[Result]:
-    """One result per order, in the order sent; flushes, never commits."""
+                 cal: WorkingCalendar, settings: Settings, bulk: bool = True) -> list[Result]:
+    """One result per order, in the order sent; flushes, never commits. With `bulk`, the batch's
+    new orders are received together first (`hotline.bulk`); the rest go one by one."""
     parsed = [parse(raw) for raw in orders]
     valid = [(n, p) for n, p in enumerate(parsed) if isinstance(p, Order)]
     known = await _known(session, [order.order_no for _, order in valid])
     ctx = actions.Ctx(actor=HOTLINE, now=now, cal=cal, settings=settings)
     results: list[Result | None] = [p if isinstance(p, Result) else None for p in parsed]
+    if bulk:
+        await _receive_new(session, valid, known, results, ctx)
     for n, order in sorted(valid, key=lambda pair: (pair[1].order_no, pair[1].version)):
+        if results[n] is not None:
+            continue
         result = await _one(session, order, known.get(order.order_no), ctx)
         if result.status in ("created", "updated") and result.incident_id is not None:
             known[order.order_no] = Known(result.incident_id, order.version)
         results[n] = result
     return [r for r in results if r is not None]
+
+
+async def _receive_new(session: AsyncSession, valid: list[tuple[int, Order]],
+                       known: dict[str, Known], results: list[Result | None],
+                       ctx: actions.Ctx) -> None:
+    """The orders seen for the first time, once each in this batch, all at once. Whatever the
+    fast path does not take (an order inserted meanwhile by another delivery, or all of them
+    when it fails) is left for the one-by-one path."""
+    times = Counter(order.order_no for _, order in valid)
+    fresh: list[tuple[int, Order, IncidentIn]] = []
+    for n, order in valid:
+        if order.event == "created" and order.order_no not in known \
+                and times[order.order_no] == 1:
+            try:
+                fresh.append((n, order, _incident_in(order)))
+            except GridopsError as exc:
+                results[n] = _rejected(order, exc)
+    if not fresh:
+        return
+    try:
+        async with session.begin_nested():
+            ids = await bulk.receive_new(
+                session, [(o.order_no, o.version, data) for _, o, data in fresh],
+                now=ctx.now, cal=ctx.cal, settings=ctx.settings)
+    except Exception:  # a failed fast path must not lose orders: the slow path takes them all
+        log.warning("hotline fast path failed; receiving one by one", exc_info=True)
+        return
+    for n, order, _ in fresh:
+        if order.order_no in ids:
+            results[n] = _result(order, "created", ids[order.order_no])
+            known[order.order_no] = Known(ids[order.order_no], order.version)
 
 
 async def _one(session: AsyncSession, order: Order, seen: Known | None,
