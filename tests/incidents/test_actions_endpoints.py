@@ -11,9 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from gridops.auth.policy import publish_policies
-from gridops.incidents import action_endpoints
 from gridops.incidents.models import Incident
+from gridops.ops.routes import api_routes
 from tests.incidents.test_actions_support import GRID, STREET, World, world
 
 __all__ = ["world"]
@@ -24,11 +23,8 @@ Auth = Callable[..., dict[str, str]]
 
 @pytest.fixture
 def mounted(app: FastAPI) -> FastAPI:
-    """Until the lead mounts the router in api.py, mount it here (once)."""
-    if not any(getattr(r, "path", "") == "/api/v1/incidents/{incident_id}/accept"
-               for r in app.routes):
-        publish_policies(action_endpoints.router)
-        app.include_router(action_endpoints.router, prefix="/api/v1")
+    """The action router is mounted by gridops.api; fail loudly if it ever is not."""
+    assert any(op.path == "/api/v1/incidents/{incident_id}/accept" for op in api_routes(app))
     return app
 
 
