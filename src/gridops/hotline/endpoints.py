@@ -107,7 +107,7 @@ def _authentic(cfg: HotlineSettings, timestamp: str, signature: str, body: bytes
 def _batch(body: bytes) -> Batch:
     try:
         document = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # nesting, digit bombs
         raise MalformedBody(f"{type(exc).__name__}: {exc}") from None
     try:
         return Batch.model_validate(document)
