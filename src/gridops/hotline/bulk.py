@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -130,10 +130,14 @@ async def _insert(session: AsyncSession, rows: list[dict[str, Any]]) -> set[str]
     if not rows:
         return set()
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    statement = (dialect.insert(Incident).values(rows)
+    # The table, not the mapped class: a plain executemany, batched by SQLAlchemy into
+    # multi-row INSERTs ("insertmanyvalues") from one cached compiled statement.
+    table = Incident.__table__
+    statement = (dialect.insert(table)
                  .on_conflict_do_nothing(index_elements=["channel", "external_id"])
-                 .returning(Incident.external_id))
-    return {r for r in (await session.scalars(statement)).all() if r is not None}
+                 .returning(table.c.external_id))
+    result = await session.execute(statement, rows)
+    return {r for r in result.scalars().all() if r is not None}
 
 
 async def _flag_duplicates(session: AsyncSession, news: list[New], now: datetime,
@@ -182,15 +186,21 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
+_EVENT_COLUMNS = ("stream", "seq", "incident_id", "at", "actor_role", "actor_unit",
+                  "actor_subject", "action", "from_state", "to_state", "note", "changes",
+                  "prev_hash", "hash")
+_CLOCK_COLUMNS = tuple(f.name for f in dataclasses.fields(policy.ClockState))
+
+
 def _event(incident_id: uuid.UUID, seq: int, prev: str, action: str, now: datetime, *,
            from_state: str | None, to_state: str | None, note: str | None,
-           changes: dict[str, Any]) -> AuditEvent:
+           changes: dict[str, Any]) -> dict[str, Any]:
     event = AuditEvent(stream=audit.stream_of(incident_id), seq=seq, incident_id=incident_id,
                        at=now, actor_role=HOTLINE.role.value, actor_unit=HOTLINE.scope_label,
                        actor_subject=HOTLINE.subject, action=action, from_state=from_state,
                        to_state=to_state, note=note, changes=_jsonable(changes), prev_hash=prev)
     event.hash = audit.digest(event)
-    return event
+    return {name: getattr(event, name) for name in _EVENT_COLUMNS}
 
 
 async def _children(session: AsyncSession, kept: list[New], now: datetime,
@@ -198,7 +208,9 @@ async def _children(session: AsyncSession, kept: list[New], now: datetime,
     """Clocks, audit events and outbox messages of the inserted incidents, one flush."""
     rows_ = (await session.execute(select(Unit.code, Unit.name_zh))).all()
     names = {r.code: r.name_zh for r in rows_}
-    rows: list[Any] = []
+    events: list[dict[str, Any]] = []
+    clock_rows: list[dict[str, Any]] = []
+    messages: list[dict[str, Any]] = []
     for n in kept:
         r, incident_id = n.row, n.row["id"]
         received = _event(incident_id, 1, audit.GENESIS, "incident.received", now,
@@ -208,7 +220,7 @@ async def _children(session: AsyncSession, kept: list[New], now: datetime,
                               "urgency": r["urgency"],
                               "possible_duplicates": r["possible_duplicates"],
                               "attachments": []})
-        rows.append(received)
+        events.append(received)
         if r["state"] != "dispatched":
             continue
         item = n.decision.item
@@ -220,22 +232,26 @@ async def _children(session: AsyncSession, kept: list[New], now: datetime,
                                  due_soon_share=settings.sla.due_soon_share,
                                  unit_code=r["unit_code"], round=1)
             clocks[kind] = state
-            rows.append(SlaClock(id=uuid.uuid4(), incident_id=incident_id,
-                                 **dataclasses.asdict(state)))
+            clock_rows.append({"id": uuid.uuid4(), "incident_id": incident_id,
+                               **{name: getattr(state, name) for name in _CLOCK_COLUMNS}})
         due = clocks["resolve"].due_at
-        rows.append(_event(incident_id, 2, received.hash, "incident.dispatched", now,
+        events.append(_event(incident_id, 2, received["hash"], "incident.dispatched", now,
                            from_state="triage", to_state="dispatched", note="自动派单 (router)",
                            changes={"unit_code": [None, r["unit_code"]],
                                     "assigned_street_code": [None, r["assigned_street_code"]],
                                     "item_code": [None, r["item_code"]], "by": "router",
                                     "resolve_due_at": due.isoformat()}))
-        rows.append(OutboxMessage(
-            topic="hotline.update", ordering_key=str(incident_id), incident_id=incident_id,
-            payload={"order_no": n.order_no, "incident_id": str(incident_id),
-                     "event": "dispatched", "state": "dispatched", "at": now.isoformat(),
-                     "unit_code": r["unit_code"], "unit_name": names.get(r["unit_code"]),
-                     "note": None, "resolve_due_at": due.isoformat()},
-            created_at=now, available_at=now, event_id=uuid.uuid4(), state="pending",
-            attempts=0))
-    session.add_all(rows)
-    await session.flush()
+        payload = {"order_no": n.order_no, "incident_id": str(incident_id),
+                   "event": "dispatched", "state": "dispatched", "at": now.isoformat(),
+                   "unit_code": r["unit_code"], "unit_name": names.get(r["unit_code"]),
+                   "note": None, "resolve_due_at": due.isoformat()}
+        messages.append({"topic": "hotline.update", "ordering_key": str(incident_id),
+                         "incident_id": incident_id, "payload": payload, "created_at": now,
+                         "available_at": now, "event_id": uuid.uuid4(), "state": "pending",
+                         "attempts": 0, "last_error": None, "delivered_at": None})
+    tables: list[tuple[Any, list[dict[str, Any]]]] = [
+        (SlaClock.__table__, clock_rows), (AuditEvent.__table__, events),
+        (OutboxMessage.__table__, messages)]
+    for table, rows in tables:
+        if rows:
+            await session.execute(insert(table), rows)
