@@ -26,6 +26,9 @@ from tests.routing.routing_sample import full_document
 POINT = {"lat": 27.8785, "lon": 113.078}
 STALLS = "建设路口有流动摊贩占道经营，影响行人通行"  # routes to UMLE (SJ05001)
 OUTAGE = "小区整栋楼停电了，已经三个小时"  # routes to PWR (SJ09002), urgent item
+# Nothing the router is sure of: the order waits in triage.
+VAGUE = {"title": "未说明", "content": "市民来电未说明具体事项", "category": None,
+         "location": None, "address": "某处"}
 
 
 def order(order_no: str, version: int = 1, event: str = "created", **fields: Any) -> dict[str, Any]:

@@ -22,14 +22,13 @@ from gridops.hotline import service
 from gridops.incidents.models import Incident
 from gridops.outbox.models import OutboxMessage
 from gridops.settings import Settings
-from tests.hotline.conftest import POINT, order, outage
+from tests.hotline.conftest import POINT, VAGUE, order, outage
 
 NEAR = {"lat": POINT["lat"] + 0.0003, "lon": POINT["lon"]}
 
 
 def _batch() -> list[dict[str, Any]]:
-    vague = order("T3", title="反映问题", content="有个事情想反映一下，麻烦处理", category=None,
-                  location=None, address="某处")
+    vague = order("T3", **VAGUE)
     anonymous = order("T5", caller={"confidential": False}, location=NEAR)
     return [order("T1"), order("T2", location=NEAR, caller={"name": "李四", "phone": "13900000000",
                                                             "confidential": False}),

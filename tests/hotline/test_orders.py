@@ -17,7 +17,7 @@ from gridops.incidents.action_schemas import ActionIn, ResolveIn
 from gridops.incidents.models import Attachment, Incident
 from gridops.outbox.models import OutboxMessage
 from tests.conftest import count_rows
-from tests.hotline.conftest import OUTAGE, Post, incident_of, order, outage, results_by_no
+from tests.hotline.conftest import OUTAGE, VAGUE, Post, incident_of, order, outage, results_by_no
 
 
 async def _events(session: AsyncSession, incident_id: uuid.UUID) -> list[str]:
@@ -161,7 +161,7 @@ async def test_updated_after_sign_for_amends_text_but_keeps_the_unit(
 
 async def test_updated_triage_order_is_dispatched_once_the_router_is_sure(
         post: Post, district: None, session: AsyncSession) -> None:
-    vague = order("P3", title="反映问题", content="有个事情想反映一下，麻烦处理", category=None)
+    vague = order("P3", **VAGUE)
     results_by_no(await post([vague]))
     incident = await incident_of(session, "P3")
     assert (incident.state, incident.unit_code) == ("triage", None)

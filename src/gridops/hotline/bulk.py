@@ -23,7 +23,8 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -166,12 +167,13 @@ async def _flag_duplicates(session: AsyncSession, news: list[New], now: datetime
         .where(Incident.state.in_(OPEN_STATES),
                Incident.item_code.in_({r["item_code"] for r in candidates}),
                or_(*conditions)))).all()
-    pool = [(f.id, f.created_at, f.lat, f.lon, f.item_code, f.reporter_phone) for f in found]
+    pool: dict[str, list[tuple[Any, ...]]] = {}
+    for f in found:
+        pool.setdefault(f.item_code, []).append((f.id, f.created_at, f.lat, f.lon,
+                                                 f.reporter_phone))
     for r in candidates:
         hits: dict[uuid.UUID, datetime] = {}
-        for fid, created, lat, lon, item_code, phone in pool:
-            if item_code != r["item_code"]:
-                continue
+        for fid, created, lat, lon, phone in pool.get(r["item_code"], ()):
             close = (r["lat"] is not None and lat is not None and created >= since
                      and duplicates.haversine_m(r["lat"], r["lon"], lat, lon) <= cfg.radius_m)
             if close or (r["reporter_phone"] and phone == r["reporter_phone"]):
@@ -179,28 +181,28 @@ async def _flag_duplicates(session: AsyncSession, news: list[New], now: datetime
         ranked = sorted(hits.items(), key=lambda kv: (kv[1], str(kv[0])), reverse=True)
         r["possible_duplicates"] = [str(i) for i, _ in ranked[:duplicates.MAX_FLAGGED]]
         if r["state"] in OPEN_STATES:
-            pool.append((r["id"], now, r["lat"], r["lon"], r["item_code"], r["reporter_phone"]))
+            pool.setdefault(r["item_code"], []).append(
+                (r["id"], now, r["lat"], r["lon"], r["reporter_phone"]))
 
 
 def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, ensure_ascii=False, default=str))
 
 
-_EVENT_COLUMNS = ("stream", "seq", "incident_id", "at", "actor_role", "actor_unit",
-                  "actor_subject", "action", "from_state", "to_state", "note", "changes",
-                  "prev_hash", "hash")
 _CLOCK_COLUMNS = tuple(f.name for f in dataclasses.fields(policy.ClockState))
 
 
 def _event(incident_id: uuid.UUID, seq: int, prev: str, action: str, now: datetime, *,
            from_state: str | None, to_state: str | None, note: str | None,
            changes: dict[str, Any]) -> dict[str, Any]:
-    event = AuditEvent(stream=audit.stream_of(incident_id), seq=seq, incident_id=incident_id,
-                       at=now, actor_role=HOTLINE.role.value, actor_unit=HOTLINE.scope_label,
-                       actor_subject=HOTLINE.subject, action=action, from_state=from_state,
-                       to_state=to_state, note=note, changes=_jsonable(changes), prev_hash=prev)
-    event.hash = audit.digest(event)
-    return {name: getattr(event, name) for name in _EVENT_COLUMNS}
+    row: dict[str, Any] = {
+        "stream": audit.stream_of(incident_id), "seq": seq, "incident_id": incident_id,
+        "at": now, "actor_role": HOTLINE.role.value, "actor_unit": HOTLINE.scope_label,
+        "actor_subject": HOTLINE.subject, "action": action, "from_state": from_state,
+        "to_state": to_state, "note": note, "changes": _jsonable(changes), "prev_hash": prev}
+    # `digest` only reads these attributes; a mapped instance would cost more than the hash.
+    row["hash"] = audit.digest(cast(AuditEvent, SimpleNamespace(**row)))
+    return row
 
 
 async def _children(session: AsyncSession, kept: list[New], now: datetime,
