@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from gridops.routing.rules import CompiledRules, Hints
+from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import parse_table
 from tests.routing.routing_sample import ITEMS, UNITS, document
 
@@ -11,7 +11,8 @@ STREET = "430204001"
 
 @pytest.fixture(scope="module")
 def rules() -> CompiledRules:
-    return CompiledRules(7, parse_table(document(), UNITS).items)
+    # The phrase mechanics alone: the similarity fallback has its own tests (test_fallback.py).
+    return CompiledRules(7, parse_table(document(), UNITS).items, Weights(fallback=0.0))
 
 
 def test_strong_phrase_routes_with_confidence_and_explains(rules: CompiledRules) -> None:
@@ -142,7 +143,7 @@ def test_a_strong_phrase_inside_a_weaker_longer_phrase_keeps_its_weight() -> Non
     for row in rows:
         if row["code"] == "BJ01004":
             row.update(phrases=["箱变", "变压器", "变压器嗡嗡响"], strong=["变压器"])
-    strong = CompiledRules(1, parse_table(document(rows), UNITS).items)
+    strong = CompiledRules(1, parse_table(document(rows), UNITS).items, Weights(fallback=0.0))
     d = strong.decide("楼下变压器嗡嗡响一整夜", Hints())
     assert d.item_code == "BJ01004"
     assert set(d.matched) == {"变压器", "变压器嗡嗡响"}

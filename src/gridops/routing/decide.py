@@ -36,6 +36,9 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
                 item = items[index]
                 reasons.append(f"排除 {item.code} {item.name}: text says "
                                f"“{rules.exclusion_display(key)}”")
+    similar: dict[int, float] = {}
+    if w.fallback > 0 and (not scores or max(scores.values()) < w.fallback_below):
+        similar = _add_similar(rules, evidence, scores, reasons)
     if not scores:
         reasons.append("no phrase of any item matched (无匹配事项) → triage")
         return _triage(rules, 0.0, (), (), reasons)
@@ -61,7 +64,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     item = items[best]
     matched = _matched(rules, evidence, best)
     candidates = _candidates(rules, ranked)
-    reasons.append(_evidence_reason(item.code, item.name, matched, scores[best]))
+    reasons.append(_evidence_reason(item.code, item.name, matched, scores[best],
+                                    similar.get(best)))
     if len(unit_ranked) > 1:
         reasons.append(f"unit {top_unit} {_f2(s1)} vs runner-up {unit_ranked[1][0]} {_f2(s2)}; "
                        f"confidence {_f2(confidence)} (threshold {_f2(threshold)})")
@@ -92,6 +96,29 @@ def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],
     if found.found:
         reasons.append(f"hotline category “{category}” read at weight "
                        f"×{rules.weights.category:g}")
+
+
+def _add_similar(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
+                 reasons: list[str]) -> dict[int, float]:
+    """Weak or no phrase evidence: the items whose own wording the text shares, at a low weight.
+
+    Only the few most similar items gain (their similarity × `fallback`), so similarity breaks
+    ties among weak matches and rescues texts no phrase matched; a text with a clear phrase
+    match never gets here.
+    """
+    w = rules.weights
+    excluded = evidence.excluded
+    similar = {index: value for index, value in rules.similar(evidence.norm, w.fallback_items)
+               if index not in excluded and value >= w.fallback_min}
+    if not similar:
+        return similar
+    items = rules.items
+    for index, value in similar.items():
+        scores[index] = scores.get(index, 0.0) + w.fallback * value
+    listed = "、".join(f"{items[i].code} {items[i].name} {_f2(v)}" for i, v in similar.items())
+    reasons.append(f"phrase evidence weak: wording similar to {listed} "
+                   f"(相似度 × {w.fallback:g})")
+    return similar
 
 
 def _add_item_hint(rules: CompiledRules, hints: Hints, scores: dict[int, float],
@@ -185,10 +212,14 @@ def _f2(value: float) -> str:
     return printed
 
 
-def _evidence_reason(code: str, name: str, matched: tuple[str, ...], score: float) -> str:
+def _evidence_reason(code: str, name: str, matched: tuple[str, ...], score: float,
+                     similarity: float | None = None) -> str:
+    alike = "" if similarity is None else f", wording similarity {_f2(similarity)}"
     if not matched:
+        if similarity is not None:
+            return f"{code} {name}: no phrase in the text{alike} (score {_f2(score)})"
         return f"{code} {name}: no phrase in the text, prior only (score {_f2(score)})"
-    return f"{code} {name}: matched {'、'.join(matched)} (score {_f2(score)})"
+    return f"{code} {name}: matched {'、'.join(matched)}{alike} (score {_f2(score)})"
 
 
 def _triage(rules: CompiledRules, confidence: float, matched: tuple[str, ...],

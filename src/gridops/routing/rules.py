@@ -18,6 +18,7 @@ import ahocorasick
 from gridops.routing.aliases import UNIT_ALIASES
 from gridops.routing.normalise import normalise
 from gridops.routing.scoring import Evidence, Weights, phrase_weight
+from gridops.routing.similarity import ItemSimilarity
 from gridops.routing.table import ItemStandard
 
 __all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
@@ -86,6 +87,11 @@ class CompiledRules:
         self._plain = self._anchors = 0  # key id ranges, see _Combo
         self._exclude_display: dict[str, str] = {}
         self.automaton = self._build()
+        self._similarity = ItemSimilarity(self.items) if self.weights.fallback > 0 else None
+
+    def similar(self, norm: str, count: int) -> list[tuple[int, float]]:
+        """The `count` items whose own wording is most like the normalised text."""
+        return self._similarity.top(norm, count) if self._similarity else []
 
     def item(self, code: str) -> ItemStandard | None:
         index = self._by_code.get(code)
@@ -186,8 +192,8 @@ class CompiledRules:
 
     def scan(self, text: str, factor: float = 1.0, *, exclusions: bool = True) -> Evidence:
         """Evidence from one pass of the automaton over the normalised text."""
-        evidence = Evidence()
         norm = normalise(text)
+        evidence = Evidence(norm)
         if not norm:
             return evidence
         hits = [key_id for _end, key_id in self.automaton.iter(norm)]

@@ -26,6 +26,15 @@ class Weights:
     principle: float = 0.5
     # ... applied only when the weaker of the two has at least this share of the stronger's score.
     principle_window: float = 0.6
+    # Weak evidence (no item scores `fallback_below` from the text and hints: less than a combo
+    # or a strong phrase): the `fallback_items` items whose wording is most like the text
+    # (cosine ≥ `fallback_min`, gridops.routing.similarity) gain cosine × `fallback`. A typical
+    # best cosine is 0.2 (+1.6, a long phrase's worth), 0.4 only for a close paraphrase (+3.2).
+    # 0 turns the fallback off.
+    fallback: float = 8.0
+    fallback_below: float = 2.5
+    fallback_items: int = 3
+    fallback_min: float = 0.1
     # Confidence = strength(top) × (margin_floor + (1 − margin_floor) × relative margin).
     scale: float = 1.2
     margin_floor: float = 0.4
@@ -40,9 +49,10 @@ def phrase_weight(key: str, base: float, weights: Weights) -> float:
 class Evidence:
     """What one scan found: per item index, matched phrase key -> weight; and exclusions hit."""
 
-    __slots__ = ("excluded", "found", "units")
+    __slots__ = ("excluded", "found", "norm", "units")
 
-    def __init__(self) -> None:
+    def __init__(self, norm: str = "") -> None:
+        self.norm = norm  # the normalised text
         self.found: dict[int, dict[str, float]] = {}
         self.excluded: dict[int, str] = {}
         self.units: dict[str, str] = {}  # unit named in the text -> the words naming it
