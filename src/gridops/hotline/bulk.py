@@ -17,7 +17,6 @@ receives the orders one by one.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import uuid
 from collections.abc import Sequence
@@ -167,26 +166,54 @@ async def _flag_duplicates(session: AsyncSession, news: list[New], now: datetime
         .where(Incident.state.in_(OPEN_STATES),
                Incident.item_code.in_({r["item_code"] for r in candidates}),
                or_(*conditions)))).all()
-    pool: dict[str, list[tuple[Any, ...]]] = {}
+    pool = _Pool(cfg.radius_m, [r["lat"] for r in candidates if r["lat"] is not None])
     for f in found:
-        pool.setdefault(f.item_code, []).append((f.id, f.created_at, f.lat, f.lon,
-                                                 f.reporter_phone))
+        pool.add(f.id, f.created_at, f.item_code, f.lat, f.lon, f.reporter_phone)
     for r in candidates:
         hits: dict[uuid.UUID, datetime] = {}
-        for fid, created, lat, lon, phone in pool.get(r["item_code"], ()):
-            close = (r["lat"] is not None and lat is not None and created >= since
-                     and duplicates.haversine_m(r["lat"], r["lon"], lat, lon) <= cfg.radius_m)
-            if close or (r["reporter_phone"] and phone == r["reporter_phone"]):
+        for fid, created, lat, lon in pool.near(r["item_code"], r["lat"], r["lon"]):
+            if created >= since and duplicates.haversine_m(r["lat"], r["lon"], lat,
+                                                           lon) <= cfg.radius_m:
                 hits[fid] = created
+        for fid, created in pool.same_phone(r["item_code"], r["reporter_phone"]):
+            hits[fid] = created
         ranked = sorted(hits.items(), key=lambda kv: (kv[1], str(kv[0])), reverse=True)
         r["possible_duplicates"] = [str(i) for i, _ in ranked[:duplicates.MAX_FLAGGED]]
         if r["state"] in OPEN_STATES:
-            pool.setdefault(r["item_code"], []).append(
-                (r["id"], now, r["lat"], r["lon"], r["reporter_phone"]))
+            pool.add(r["id"], now, r["item_code"], r["lat"], r["lon"], r["reporter_phone"])
 
 
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, ensure_ascii=False, default=str))
+class _Pool:
+    """Open incidents by item, in cells one search radius wide (so a neighbour within the radius
+    is in the same or an adjacent cell), and by item and phone."""
+
+    def __init__(self, radius_m: float, lats: list[float]) -> None:
+        self.dlat = radius_m / duplicates.METRES_PER_DEG_LAT
+        widest = min(89.0, max((abs(lat) for lat in lats), default=0.0) + self.dlat)
+        self.dlon = self.dlat / max(0.01, math.cos(math.radians(widest)))
+        self.cells: dict[tuple[str, int, int], list[tuple[Any, ...]]] = {}
+        self.phones: dict[tuple[str, str], list[tuple[uuid.UUID, datetime]]] = {}
+
+    def _cell(self, lat: float, lon: float) -> tuple[int, int]:
+        return math.floor(lat / self.dlat), math.floor(lon / self.dlon)
+
+    def add(self, fid: uuid.UUID, created: datetime, item: str, lat: float | None,
+            lon: float | None, phone: str | None) -> None:
+        if lat is not None and lon is not None:
+            i, j = self._cell(lat, lon)
+            self.cells.setdefault((item, i, j), []).append((fid, created, lat, lon))
+        if phone:
+            self.phones.setdefault((item, phone), []).append((fid, created))
+
+    def near(self, item: str, lat: float | None, lon: float | None) -> list[tuple[Any, ...]]:
+        if lat is None or lon is None:
+            return []
+        i, j = self._cell(lat, lon)
+        return [e for di in (-1, 0, 1) for dj in (-1, 0, 1)
+                for e in self.cells.get((item, i + di, j + dj), ())]
+
+    def same_phone(self, item: str, phone: str | None) -> list[tuple[uuid.UUID, datetime]]:
+        return self.phones.get((item, phone), []) if phone else []
 
 
 _CLOCK_COLUMNS = tuple(f.name for f in dataclasses.fields(policy.ClockState))
@@ -199,7 +226,7 @@ def _event(incident_id: uuid.UUID, seq: int, prev: str, action: str, now: dateti
         "stream": audit.stream_of(incident_id), "seq": seq, "incident_id": incident_id,
         "at": now, "actor_role": HOTLINE.role.value, "actor_unit": HOTLINE.scope_label,
         "actor_subject": HOTLINE.subject, "action": action, "from_state": from_state,
-        "to_state": to_state, "note": note, "changes": _jsonable(changes), "prev_hash": prev}
+        "to_state": to_state, "note": note, "changes": changes, "prev_hash": prev}
     # `digest` only reads these attributes; a mapped instance would cost more than the hash.
     row["hash"] = audit.digest(cast(AuditEvent, SimpleNamespace(**row)))
     return row
@@ -207,7 +234,8 @@ def _event(incident_id: uuid.UUID, seq: int, prev: str, action: str, now: dateti
 
 async def _children(session: AsyncSession, kept: list[New], now: datetime,
                     cal: WorkingCalendar, settings: Settings) -> None:
-    """Clocks, audit events and outbox messages of the inserted incidents, one flush."""
+    """Clocks, audit events and outbox messages of the inserted incidents, one statement per
+    table. Audit changes hold only JSON values here (what `audit.record` would round-trip)."""
     rows_ = (await session.execute(select(Unit.code, Unit.name_zh))).all()
     names = {r.code: r.name_zh for r in rows_}
     events: list[dict[str, Any]] = []
