@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridops.auth.actor import ALL_HUMAN_ROLES, Actor, Role
 from gridops.auth.tokens import TokenVerifier
-from gridops.errors import Forbidden, Unauthorized
+from gridops.errors import Forbidden, Unauthorized, problems
 
 _bearer = HTTPBearer(auto_error=False, description="JWT issued by the identity provider "
                      "(or `gridops token` in development)")
@@ -68,6 +68,9 @@ def publish_policies(router: APIRouter) -> None:
         extra = dict(route.openapi_extra or {})
         if "x-roles" in extra or "x-public" in extra:
             continue  # already published
+        if route.body_field is not None and 400 not in route.responses:
+            # A body that is not even decodable (bad UTF-8, broken multipart) is a 400.
+            route.responses = {400: problems(400)[400], **route.responses}
         roles = declared_roles(route)
         if roles is None:
             extra["x-public"] = True

@@ -7,6 +7,7 @@ import importlib
 import typer
 
 from gridops.cli import core
+from gridops.cli import review as review_cli
 
 app = typer.Typer(help="gridops: dispatch core of a grid-governance command system.",
                   no_args_is_help=True, add_completion=False,
@@ -22,6 +23,8 @@ _GROUPS = {
 }
 for _name, (_module, _attr) in _GROUPS.items():
     app.add_typer(getattr(importlib.import_module(_module), _attr), name=_name)
+app.command("review")(review_cli.review)
+app.command("simulate")(review_cli.simulate)
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ async def list_service_requests(
     start_date: datetime | None = None, end_date: datetime | None = None,
     status: Literal["open", "closed"] | None = None,
     updated_after: datetime | None = None,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     async def work() -> list[ServiceRequest]:

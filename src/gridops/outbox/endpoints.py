@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict
 
 from gridops.auth.actor import Actor, Role
@@ -47,7 +47,7 @@ async def list_outbox_messages(
     session: Session, actor: Admin,
     state: Literal["pending", "delivered", "parked"] | None = "parked",
     topic: Annotated[str | None, Query(max_length=32)] = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[int | None, Query(ge=0, le=2**62)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> OutboxPage:
     rows = await outbox.listing(session, state=state, topic=topic, after_id=cursor, limit=limit)
@@ -58,7 +58,8 @@ async def list_outbox_messages(
 
 @router.post("/messages/{message_id}/replay", summary="Queue a parked message again",
              responses=problems(401, 403, 404, 409))
-async def replay_outbox_message(message_id: int, session: Session, now: Now,
+async def replay_outbox_message(message_id: Annotated[int, Path(ge=1, le=2**62)],
+                                session: Session, now: Now,
                                 actor: Admin) -> OutboxMessageOut:
     message = await outbox.replay(session, message_id, actor=actor, now=now)
     return OutboxMessageOut.model_validate(message)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 
 from gridops.auth.actor import Actor, Role
 from gridops.auth.policy import ANY_ROLE, allow
@@ -97,7 +97,7 @@ async def list_rulesets(session: Session,
 
 
 @router.get("/rulesets/{version}", responses=problems(401, 403, 404))
-async def get_ruleset(version: int, session: Session,
+async def get_ruleset(version: Annotated[int, Path(ge=1, le=2**31 - 1)], session: Session,
                       actor: Annotated[Actor, Depends(allow(*ANY_ROLE))]) -> RulesetDetail:
     """One version with all its items; older versions stay readable."""
     row = await service.get_version(session, version)
@@ -163,7 +163,8 @@ async def replay_ruleset(body: ReplayIn, session: Session, now: Now, settings: A
 
 
 @router.post("/rulesets/{version}/activate", responses=problems(401, 403, 404))
-async def activate_ruleset(version: int, session: Session, now: Now,
+async def activate_ruleset(version: Annotated[int, Path(ge=1, le=2**31 - 1)],
+                           session: Session, now: Now,
                            actor: Annotated[Actor, Depends(allow(Role.admin))]) -> RulesetOut:
     """Make a stored version the active one (the previous one stops in the same transaction)."""
     return ruleset_out(await service.activate(session, version, actor=actor, now=now))

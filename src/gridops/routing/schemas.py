@@ -118,7 +118,7 @@ class ReplayIn(BaseModel):
                    "items": ["…"]}, "days": 7},
     ]})
 
-    version: int | None = Field(None, description="a stored version to try")
+    version: int | None = Field(None, ge=1, le=2**31 - 1, description="a stored version to try")
     table: dict[str, Any] | None = Field(None, description="or a whole table, not stored")
     days: float = Field(30, gt=0, le=366, description="replay incidents of the last N days")
     limit: int = Field(1000, ge=1, le=20000)
