@@ -102,10 +102,13 @@ class ItemSimilarity:
         row, column, value = row[order], column[order], value[order]
         starts = np.searchsorted(row, row)  # where each gram's postings begin
         slot = np.arange(len(row)) - starts
+        # A text holding a gram weighs it by its IDF (then divides by its own length, a constant
+        # per text): that factor is folded into the postings once, here.
         self._items = np.zeros((len(vocabulary), width), dtype=np.intp)
         self._weights = np.zeros((len(vocabulary), width))
         self._items[row, slot] = column
-        self._weights[row, slot] = value
+        self._weights[row, slot] = value * self._idf[row]
+        self._idf_squared: list[float] = (self._idf * self._idf).tolist()
 
     def scores(self, norm: str) -> npt.NDArray[np.float64]:
         """Cosine similarity in [0, 1] of an already normalised text to every item.
@@ -113,23 +116,31 @@ class ItemSimilarity:
         The text counts each gram once (binary term frequency): a complaint that repeats a
         word is no more about it.
         """
-        grams = set(map(add, norm, norm[1:]))
-        grams.update(norm)
-        found = [gram_id for gram_id in map(self._ids.get, grams) if gram_id is not None]
-        if not found:
-            return np.zeros(self._count)
-        rows = np.array(found, dtype=np.intp)
-        weight = self._idf[rows]
-        weight /= math.sqrt(float(weight @ weight))
-        # With weights, bincount sums floats (numpy's stubs say integers).
-        return cast("npt.NDArray[np.float64]", np.bincount(
-            self._items[rows].ravel(), weights=(self._weights[rows] * weight[:, None]).ravel(),
-            minlength=self._count))
+        sums, length = self._dot(norm)
+        return sums / length
 
     def top(self, norm: str, count: int) -> list[tuple[int, float]]:
         """The `count` most similar items with a similarity above 0, most similar first
         (ties: table order)."""
-        scores = self.scores(norm)
-        best = np.argsort(-scores, kind="stable")[:count]
-        return [(index, value) for index, value in zip(best.tolist(), scores[best].tolist(),
-                                                      strict=True) if value > 0]
+        sums, length = self._dot(norm)
+        best = np.argsort(-sums, kind="stable")[:count]
+        return [(index, value / length)
+                for index, value in zip(best.tolist(), sums[best].tolist(), strict=True)
+                if value > 0]
+
+    def _dot(self, norm: str) -> tuple[npt.NDArray[np.float64], float]:
+        """Per item, the dot product of the text's IDF vector with the item's unit vector; and
+        the text vector's length."""
+        grams = set(map(add, norm, norm[1:]))
+        grams.update(norm)
+        found = [gram_id for gram_id in map(self._ids.get, grams) if gram_id is not None]
+        if not found:
+            return np.zeros(self._count), 1.0
+        squared = self._idf_squared
+        length = math.sqrt(sum([squared[gram_id] for gram_id in found]))
+        rows = np.array(found, dtype=np.intp)
+        # With weights, bincount sums floats (numpy's stubs say integers).
+        sums = cast("npt.NDArray[np.float64]", np.bincount(
+            self._items[rows].ravel(), weights=self._weights[rows].ravel(),
+            minlength=self._count))
+        return sums, length
