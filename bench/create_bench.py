@@ -1,6 +1,6 @@
 """Incident creation against a bare FastAPI + asyncpg insert, in the same run (issue 4, Speed).
 
-    .venv/bin/python bench/create_bench.py [--seconds 15] [--users 8,16,32] [--rounds 2]
+    .venv/bin/python bench/create_bench.py [--seconds 15] [--users 16,32] [--rounds 2]
 
 Starts, on a scratch PostgreSQL database migrated and loaded with the demo district:
 - gridops: `gridops serve --workers 2` (embedded sweeper and outbox on, as deployed by default);
@@ -129,7 +129,7 @@ async def run(seconds: float, users: list[int], rounds: int, workers: int) -> bo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=15.0, help="per closed-loop step")
-    parser.add_argument("--users", default="8,16,32", help="closed-loop concurrencies")
+    parser.add_argument("--users", default="16,32", help="closed-loop concurrencies")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
     args = parser.parse_args()
