@@ -159,7 +159,7 @@ def install_handlers(app: FastAPI, base_uri: str) -> None:
 def _is_connection_error(exc: DBAPIError) -> bool:
     text = f"{type(exc.orig).__name__} {exc.orig}".lower()
     return any(w in text for w in ("connection", "connect", "cannotconnectnow", "shutdown",
-                                   "terminat", "admin"))
+                                   "terminat", "admin", "shutting down", "starting up", "recovery"))
 
 
 def _os_error(base_uri: str) -> Any:
