@@ -68,18 +68,14 @@ def test_no_clear_tune_decision_changes_with_the_demo_table() -> None:
     items = parse_table(demo_rules_path()).items
     with_fallback = CompiledRules(1, items)
     without = CompiledRules(1, items, Weights(fallback=0.0))
-    clear_texts = rescued = 0
+    clear_texts = 0
     for example in load_corpus(TUNE):
         hints = Hints(channel=example.channel, street_code=STREET)
         if clear(with_fallback, example.text):
             clear_texts += 1
             assert with_fallback.decide(example.text, hints) == without.decide(example.text,
                                                                                hints)
-        else:
-            rescued += any(r.startswith("phrase evidence weak")
-                           for r in with_fallback.decide(example.text, hints).reasons)
     assert clear_texts > 100  # the comparison covered the bulk of the corpus
-    assert rescued > 0  # and the fallback did work on the rest
 
 
 def test_weak_evidence_is_supported_by_similar_wording(rules: CompiledRules,
