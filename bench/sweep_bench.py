@@ -1,14 +1,20 @@
 """Time one full SLA sweep over 1,000,000 open clocks of which 1% have just gone overdue.
 
-    .venv/bin/python bench/sweep_bench.py [--rows 1000000] [--share 0.01]
+    .venv/bin/python bench/sweep_bench.py [--rows 1000000] [--share 0.01] [--keep]
+    .venv/bin/python bench/sweep_bench.py --reuse gridops_sweep_bench_xxxxxxxx [--runs 3]
 
 Needs PostgreSQL (GRIDOPS_BENCH_DATABASE_URL, default postgresql+asyncpg://postgres@127.0.0.1:5432/
 postgres). Creates a scratch database, migrates it to head, fills it with INSERT … SELECT
-generate_series, then in the same run times (1) a bare
-`UPDATE sla_clock SET breached_at = now WHERE due_at <= now` over the overdue rows, rolled back,
-and (2) `gridops.clock.jobs.sweep`, which flags the same rows, escalates each to level 1
-(督办, unit) and writes one audit event and one outbox notification per flag.
-Drops the scratch database at the end (unless --keep).
+generate_series: every incident has a running resolve clock and its `incident.received` audit
+event (a genuine chain head, hashed in SQL exactly as `audit.digest` does). Each run then resets
+what an earlier sweep wrote, vacuums, and times (1) a bare
+`UPDATE sla_clock SET breached_at = now WHERE outcome IS NULL AND due_at <= now` over the overdue
+rows, rolled back, and (2) `gridops.clock.jobs.sweep` with the default settings, which flags the
+same rows, escalates each to level 1 (督办, unit) and writes the audit events and outbox
+notifications. After each run it checks one event and one notification per flag and verifies the
+audit chains of a sample of the flagged incidents.
+`--keep` leaves the database for `--reuse` (which also migrates it to head first, so a new index
+is measured on the same data); otherwise it is dropped at the end.
 """
 
 from __future__ import annotations
@@ -23,9 +29,12 @@ from datetime import UTC, datetime
 
 import asyncpg
 from alembic import command
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from gridops.audit import service as audit
+from gridops.audit.models import AuditEvent
 from gridops.clock import jobs
 from gridops.clock.calendar import build_calendar
 from gridops.db import create_engine, create_sessionmaker
@@ -36,9 +45,11 @@ BASE_URL = os.environ.get("GRIDOPS_BENCH_DATABASE_URL",
                           "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres")
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)  # Tuesday 10:00 Asia/Shanghai
 
-# The fixed timestamp is formatted in; only row counts are parameters.
+# The fixed timestamp is formatted in; only row counts are parameters ($1 rows, $2 every).
 _T = f"timestamptz '{NOW.isoformat()}'"
-FILL = f"""
+_RECEIVED_AT = "2026-11-21T02:00:00.000000+00:00"  # NOW - 3 days, as audit.digest formats it
+_GENESIS = "0" * 64
+FILL = [f"""
 INSERT INTO incident (id, channel, text, street_code, unit_code, urgency, state, created_by,
                       co_units, routing, possible_duplicates, version, reporter_confidential,
                       resolved_on_spot, rework_count, return_count, extension_count,
@@ -46,20 +57,43 @@ INSERT INTO incident (id, channel, text, street_code, unit_code, urgency, state,
 SELECT md5(i::text)::uuid, 'grid_app', '井盖缺失 ' || i, '43020400' || (i % 5 + 1), 'UMLE',
        'normal', 'in_progress', 'bench', '[]', '{{}}', '[]', 1, false, false, 0, 0, 0,
        {_T} - interval '3 days', {_T} - interval '3 days'
-FROM generate_series(1, CAST(:rows AS int)) AS i;
+FROM generate_series(1, $1::int) AS i""", f"""
 INSERT INTO sla_clock (id, incident_id, kind, round, basis, limit_minutes, extended_minutes,
                        unit_code, started_at, due_at, due_soon_at, paused_minutes,
                        escalation_level)
 SELECT md5('c' || i::text)::uuid, md5(i::text)::uuid, 'resolve', 1, 'working', 2400, 0, 'UMLE',
        {_T} - interval '3 days',
-       CASE WHEN i % CAST(:every AS int) = 0
+       CASE WHEN i % $2::int = 0
             THEN {_T} - (i % 7200) * interval '1 second' - interval '1 minute'
             ELSE {_T} + interval '10 days' + (i % 86400) * interval '1 second' END,
-       CASE WHEN i % CAST(:every AS int) = 0 THEN {_T} - interval '1 day'
+       CASE WHEN i % $2::int = 0 THEN {_T} - interval '1 day'
             ELSE {_T} + interval '8 days' + (i % 86400) * interval '1 second' END,
        0, 0
-FROM generate_series(1, CAST(:rows AS int)) AS i;
+FROM generate_series(1, $1::int) AS i""", f"""
+INSERT INTO audit_event (stream, seq, incident_id, at, actor_role, actor_unit, actor_subject,
+                         action, to_state, changes, prev_hash, hash)
+SELECT 'incident:' || u, 1, u::uuid, {_T} - interval '3 days', 'grid_worker', NULL, 'bench',
+       'incident.received', 'in_progress', '{{}}', '{_GENESIS}',
+       encode(sha256(convert_to(
+           '{{"action":"incident.received","actor":["grid_worker",null,"bench"],'
+           || '"at":"{_RECEIVED_AT}","changes":{{}},"from":null,"incident_id":"' || u
+           || '","note":null,"prev":"{_GENESIS}","seq":1,"stream":"incident:' || u
+           || '","to":"in_progress"}}', 'UTF8')), 'hex')
+FROM (SELECT md5(i::text)::uuid::text AS u FROM generate_series(1, $1::int) AS i) AS s"""]
+
+# Undo an earlier sweep so every run starts from the same state. audit_event refuses DELETE by
+# trigger; replica mode (superuser) skips triggers.
+RESET = """
+SET session_replication_role = replica;
+DELETE FROM audit_event WHERE action LIKE 'sla.%';
+SET session_replication_role = DEFAULT;
+TRUNCATE outbox_message;
+UPDATE sla_clock SET warned_at = NULL, breached_at = NULL, escalation_level = 0,
+                     escalated_at = NULL
+WHERE warned_at IS NOT NULL OR breached_at IS NOT NULL OR escalation_level > 0;
 """
+VACUUM = ["VACUUM ANALYZE incident", "VACUUM ANALYZE sla_clock", "VACUUM ANALYZE audit_event",
+          "VACUUM ANALYZE outbox_message"]
 
 BARE = ("UPDATE sla_clock SET breached_at = CAST(:now AS timestamptz) "
         "WHERE outcome IS NULL AND due_at <= :now")
@@ -71,73 +105,110 @@ def _upgrade(conn: Connection, settings: Settings) -> None:
     command.upgrade(cfg, "head")
 
 
-async def _admin(sql: str) -> None:
-    conn = await asyncpg.connect(make_url(BASE_URL).set(drivername="postgresql")
-                                 .render_as_string(hide_password=False))
+def _dsn(database: str) -> str:
+    return (make_url(BASE_URL).set(drivername="postgresql", database=database)
+            .render_as_string(hide_password=False))
+
+
+async def _run_sql(database: str, *statements: str, args: tuple[object, ...] = ()) -> None:
+    conn = await asyncpg.connect(_dsn(database))
     try:
-        await conn.execute(sql)
+        for sql in statements:
+            await (conn.execute(sql, *args) if args else conn.execute(sql))
     finally:
         await conn.close()
 
 
-async def main(rows: int, share: float, keep: bool = False) -> None:
-    name = f"gridops_bench_{uuid.uuid4().hex[:8]}"
-    await _admin(f'CREATE DATABASE "{name}"')
-    print(f"database {name}")
-    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-    settings = Settings(_env_file=None, database=DatabaseSettings(url=url),  # type: ignore[arg-type,call-arg]
-                        worker={"embedded": False})  # type: ignore[arg-type]
+async def _fill(name: str, rows: int, share: float) -> None:
+    started = time.perf_counter()
+    conn = await asyncpg.connect(_dsn(name))
+    try:
+        async with conn.transaction():
+            await conn.execute("INSERT INTO unit (code, name_zh, name_en, owns_examples) "
+                               "VALUES ('UMLE', '城管', 'Urban management', '')")
+            for sql in FILL:
+                args = (rows, round(1 / share)) if "$2" in sql else (rows,)
+                await conn.execute(sql, *args)
+    finally:
+        await conn.close()
+    print(f"filled {rows:,} incidents, clocks and audit events in "
+          f"{time.perf_counter() - started:.1f} s")
+
+
+async def _check(maker: async_sessionmaker[AsyncSession], report: jobs.SweepReport,
+                 sample: int = 200) -> str:
+    """One event and one notification per flag; the chains of a sample of flagged incidents
+    verify (the sweep appended to heads written by SQL, so this also checks the hashing)."""
+    async with maker() as session:
+        events = await session.scalar(text(
+            "SELECT count(*) FROM audit_event WHERE action LIKE 'sla.%'"))
+        messages = await session.scalar(text("SELECT count(*) FROM outbox_message"))
+        streams = (await session.scalars(
+            select(AuditEvent.stream).where(AuditEvent.action.like("sla.%"))
+            .distinct().limit(sample))).all()
+        broken = 0
+        for stream in streams:
+            broken += len((await audit.verify(session, stream=stream)).breaks)
+    flags = report.flagged
+    ok = events == flags == messages and broken == 0 and bool(streams)
+    return (f"{'ok' if ok else 'FAILED'}: {flags:,} flags, {events:,} audit events, "
+            f"{messages:,} notifications; {len(streams)} chains verified, {broken} broken")
+
+
+async def _measure(settings: Settings, name: str) -> tuple[float, float]:
+    await _run_sql(name, RESET, *VACUUM)
     engine = create_engine(settings.database)
     try:
-        async with engine.begin() as conn:
-            await conn.run_sync(_upgrade, settings)
-        started = time.perf_counter()
-        params = {"rows": rows, "every": round(1 / share)}
-        async with engine.begin() as conn:
-            await conn.execute(text("INSERT INTO unit (code, name_zh, name_en, owns_examples) "
-                                    "VALUES ('UMLE', '城管', 'Urban management', '')"))
-            for statement in FILL.split(";"):
-                if statement.strip():
-                    await conn.execute(text(statement), params)
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(text("VACUUM ANALYZE incident"))
-            await conn.execute(text("VACUUM ANALYZE sla_clock"))
-        print(f"filled {rows:,} incidents and clocks in {time.perf_counter() - started:.1f} s")
-
         async with engine.connect() as conn:
             trans = await conn.begin()
             t0 = time.perf_counter()
             bare = (await conn.execute(text(BARE), {"now": NOW})).rowcount
             bare_s = time.perf_counter() - t0
             await trans.rollback()
+        await _run_sql(name, "VACUUM sla_clock")  # the rolled-back versions are not the sweep's
 
         cal = build_calendar()
         maker = create_sessionmaker(engine)
-        profile = None
-        if os.environ.get("BENCH_PROFILE"):
-            import cProfile
-
-            profile = cProfile.Profile()
-            profile.enable()
+        load = os.getloadavg()
         t0 = time.perf_counter()
         report = await jobs.sweep(maker, NOW, cal, settings)
         sweep_s = time.perf_counter() - t0
-        if profile is not None:
-            profile.disable()
-            profile.print_stats("tottime")
-
+        print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before the sweep")
         print(f"bare UPDATE: {bare:,} rows in {bare_s * 1000:.0f} ms")
         print(f"sweep: {report.overdue:,} overdue, {report.escalated:,} escalated, "
               f"{report.due_soon:,} due soon, {report.batches} batches "
               f"(batch {settings.sla.sweep_batch}) in {sweep_s * 1000:.0f} ms")
-        print(f"ratio sweep / bare UPDATE: {sweep_s / bare_s:.1f}x")
-        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-              f"Python {platform.python_version()}")
+        print(f"ratio sweep / bare UPDATE: {sweep_s / bare_s:.2f}x")
+        print(f"check {await _check(maker, report)}")
+        return bare_s, sweep_s
     finally:
         await engine.dispose()
-        if not keep:
-            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def main(rows: int, share: float, keep: bool, reuse: str | None, runs: int) -> None:
+    name = reuse or f"gridops_sweep_bench_{uuid.uuid4().hex[:8]}"
+    if not reuse:
+        await _run_sql("postgres", f'CREATE DATABASE "{name}"')
+    print(f"database {name}")
+    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(_env_file=None, database=DatabaseSettings(url=url),  # type: ignore[arg-type,call-arg]
+                        worker={"embedded": False})  # type: ignore[arg-type]
+    try:
+        engine = create_engine(settings.database)
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade, settings)
+        await engine.dispose()
+        if not reuse:
+            await _fill(name, rows, share)
+        results = [await _measure(settings, name) for _ in range(runs)]
+        ratios = sorted(s / b for b, s in results)
+        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+              f"Python {platform.python_version()}; sweeps "
+              f"{', '.join(f'{s * 1000:.0f}' for _, s in results)} ms; median ratio "
+              f"{ratios[len(ratios) // 2]:.2f}x")
+    finally:
+        if not keep and not reuse:
+            await _run_sql("postgres", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":
@@ -145,5 +216,7 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--share", type=float, default=0.01)
     parser.add_argument("--keep", action="store_true", help="leave the scratch database")
+    parser.add_argument("--reuse", help="measure this kept database again (no fill, not dropped)")
+    parser.add_argument("--runs", type=int, default=1, help="reset and sweep this many times")
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.share, args.keep))
+    asyncio.run(main(args.rows, args.share, args.keep, args.reuse, args.runs))

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import UTC, timedelta
 
 import pytest
@@ -47,22 +48,28 @@ async def test_overdue_is_flagged_once_with_audit_and_notification(
     await session.commit()
     now = sh(2026, 3, 9, 18, 5)
     report = await jobs.sweep(sessionmaker, now, cal, settings)
-    assert (report.overdue, report.escalated, report.due_soon) == (1, 1, 0)
+    assert (report.overdue, report.escalated, report.due_soon, report.events) == (1, 1, 0, 1)
     await session.refresh(clock)
     assert (clock.breached_at, clock.warned_at, clock.escalation_level) == (now, now, 1)
-    assert await actions(session) == ["sla.overdue", "sla.escalated"]
+    assert clock.escalated_at == now
+    # With escalation_hours[0] = 0 the unit is supervised (督办) at the breach itself: one
+    # event and one notification say both.
+    assert await actions(session) == ["sla.overdue"]
     sent = await notifications(session)
-    assert [n["event"] for n in sent] == ["sla.overdue", "sla.escalated"]
+    assert [n["event"] for n in sent] == ["sla.overdue"]
     assert sent[0]["incident_id"] == str(clock.incident_id)
     assert sent[0]["unit_code"] == "UMLE"
     assert sent[0]["street_code"] == "430204002"  # the owning street office (属地) first
-    assert sent[1]["audience"] == "unit"
+    assert (sent[0]["from_level"], sent[0]["to_level"], sent[0]["audience"]) == (0, 1, "unit")
     event = await session.scalar(select(AuditEvent).where(AuditEvent.action == "sla.overdue"))
     assert event is not None
     assert (event.actor_role, event.stream) == ("system", audit.stream_of(clock.incident_id))
+    assert event.changes == {"clock": "resolve", "round": 1, "unit_code": "UMLE",
+                             "due_at": clock.due_at.isoformat(), "from_level": 0,
+                             "to_level": 1, "audience": "unit"}
     again = await jobs.sweep(sessionmaker, now + timedelta(minutes=1), cal, settings)
     assert again.flagged == 0
-    assert len(await actions(session)) == 2
+    assert len(await actions(session)) == 1
     assert (await audit.verify(session)).ok
 
 
@@ -91,9 +98,10 @@ async def test_escalation_climbs_unit_street_district_on_working_hours(
         await jobs.sweep(sessionmaker, now, cal, settings)
         await session.refresh(clock)
         assert clock.escalation_level == level, now
-    audiences = [n.get("audience") for n in await notifications(session)
-                 if n["event"] == "sla.escalated"]
-    assert audiences == ["unit", "street", "district"]
+    sent = [(n["event"], n.get("from_level"), n.get("to_level"), n.get("audience"))
+            for n in await notifications(session)]
+    assert sent == [("sla.overdue", 0, 1, "unit"), ("sla.escalated", 1, 2, "street"),
+                    ("sla.escalated", 2, 3, "district")]
     assert (await audit.verify(session)).ok
 
 
@@ -134,7 +142,7 @@ async def test_batches_cover_every_clock_and_continue_existing_chains(
     assert report.batches >= 3
     seqs = (await session.scalars(select(AuditEvent.seq).where(
         AuditEvent.incident_id == made[0].incident_id).order_by(AuditEvent.seq))).all()
-    assert list(seqs) == [1, 2, 3]
+    assert list(seqs) == [1, 2]
     assert (await audit.verify(session)).ok
 
 
@@ -165,10 +173,15 @@ async def test_two_sweepers_never_act_twice_on_one_clock(
                 select(AuditEvent.action, func.count()).where(AuditEvent.incident_id.in_(ids))
                 .group_by(AuditEvent.action))
             per_action = {row[0]: row[1] for row in rows.all()}
-            assert per_action == {"sla.overdue": 120, "sla.escalated": 60}
+            assert per_action == {"sla.overdue": 120}
+            flagged = await session.execute(select(AuditEvent.incident_id, AuditEvent.changes)
+                                            .where(AuditEvent.incident_id.in_(ids)))
+            per_clock = Counter((i, changes["clock"]) for i, changes in flagged.all())
+            assert set(per_clock.values()) == {1}
+            assert len(per_clock) == 120
             messages = await session.scalar(select(func.count()).select_from(OutboxMessage)
                                             .where(OutboxMessage.incident_id.in_(ids)))
-            assert messages == 180
+            assert messages == 120
             assert (await audit.verify(session)).ok
     finally:
         async with maker.begin() as session:
@@ -205,3 +218,69 @@ async def test_a_clock_whose_incident_a_request_holds_waits_for_the_next_sweep(
             for table in (AuditEvent, OutboxMessage, SlaClock):
                 await session.execute(delete(table).where(table.incident_id == incident.id))
             await session.execute(delete(Incident).where(Incident.id == incident.id))
+
+
+def _hours(settings: Settings, hours: tuple[float, float, float]) -> Settings:
+    return settings.model_copy(update={"sla": settings.sla.model_copy(
+        update={"escalation_hours": hours})})
+
+
+async def test_a_first_level_due_later_is_an_escalation_of_its_own(
+        session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession],
+        make_incident: MakeIncident, cal: WorkingCalendar, settings: Settings) -> None:
+    clock = await resolve_clock(session, make_incident, cal)
+    await session.commit()
+    later = _hours(settings, (2, 8, 24))
+    breach = await jobs.sweep(sessionmaker, sh(2026, 3, 9, 18, 5), cal, later)
+    assert (breach.overdue, breach.escalated, breach.events) == (1, 0, 1)
+    await session.refresh(clock)
+    assert (clock.escalation_level, clock.escalated_at) == (0, None)
+    # Monday 18:00 + 2 working hours = Tuesday 10:00 (nights do not count).
+    assert (await jobs.sweep(sessionmaker, sh(2026, 3, 10, 9, 59), cal, later)).flagged == 0
+    escalated = await jobs.sweep(sessionmaker, sh(2026, 3, 10, 10), cal, later)
+    assert (escalated.overdue, escalated.escalated, escalated.events) == (0, 1, 1)
+    sent = [(n["event"], n.get("to_level")) for n in await notifications(session)]
+    assert sent == [("sla.overdue", None), ("sla.escalated", 1)]
+    assert (await audit.verify(session)).ok
+
+
+async def test_a_clock_found_days_late_goes_straight_to_the_level_reached(
+        session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession],
+        make_incident: MakeIncident, cal: WorkingCalendar, settings: Settings) -> None:
+    clock = await resolve_clock(session, make_incident, cal)
+    await session.commit()
+    now = sh(2026, 3, 20, 9)  # the worker was down for two weeks
+    report = await jobs.sweep(sessionmaker, now, cal, settings)
+    assert (report.overdue, report.escalated, report.events) == (1, 1, 1)
+    await session.refresh(clock)
+    assert (clock.escalation_level, clock.escalated_at) == (3, now)
+    [sent] = await notifications(session)
+    assert (sent["event"], sent["from_level"], sent["to_level"], sent["audience"]) == (
+        "sla.overdue", 0, 3, "district")
+    assert (await jobs.sweep(sessionmaker, sh(2026, 3, 27, 9), cal, settings)).flagged == 0
+
+
+async def test_a_breach_keeps_each_clocks_earlier_warning(
+        session: AsyncSession, sessionmaker: async_sessionmaker[AsyncSession],
+        make_incident: MakeIncident, cal: WorkingCalendar, settings: Settings) -> None:
+    early = await resolve_clock(session, make_incident, cal)  # due soon 16:00, due 18:00
+    second = await make_incident()
+    late = await clocks.start(session, second, kind="resolve", item=Item(), urgent=False,
+                              now=sh(2026, 3, 9, 9), cal=cal)  # due soon 17:00, due Tue 09:00
+    never = await resolve_clock(session, make_incident, cal)
+    await clocks.pause_all(session, never.incident_id, sh(2026, 3, 9, 15))  # before its warning
+    await session.commit()
+    await jobs.sweep(sessionmaker, sh(2026, 3, 9, 16), cal, settings)
+    await jobs.sweep(sessionmaker, sh(2026, 3, 9, 17), cal, settings)
+    # 3 working hours left at the pause: due Tuesday 17:00, due soon 15:00.
+    await clocks.resume_all(session, never.incident_id, sh(2026, 3, 10, 12), cal)
+    await session.commit()
+    now = sh(2026, 3, 10, 18)
+    report = await jobs.sweep(sessionmaker, now, cal, settings)
+    assert (report.overdue, report.due_soon, report.batches) == (3, 0, 5)  # one page each pass
+    for clock in (early, late, never):
+        await session.refresh(clock)
+    # Flagged in one statement, yet each keeps its own warning; one never warned is past it.
+    assert [c.warned_at for c in (early, late, never)] == [
+        sh(2026, 3, 9, 16), sh(2026, 3, 9, 17), now]
+    assert {c.breached_at for c in (early, late, never)} == {now}

@@ -1,59 +1,68 @@
 """The sweeper: flags clocks due soon and overdue, and escalates overdue resolve clocks (督办).
 
-Safe on several replicas: each batch locks its clocks and their incidents with
-`FOR NO KEY UPDATE SKIP LOCKED` (ignored on SQLite, where writers queue), re-reads them, acts, and
-commits on its own. Every flag writes one audit event on the incident's chain and one
-notification to the outbox, in the batch's transaction.
+Safe on several replicas: each page locks its clocks and their incidents with
+`FOR NO KEY UPDATE SKIP LOCKED` (ignored on SQLite, where writers queue), acts, and commits on
+its own. Every flag writes one audit event on the incident's chain and one notification to the
+outbox, in the page's transaction. A page is a handful of set-based statements, whatever its
+size: select and lock, update the clocks, read the chain heads, insert the events, insert the
+messages.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, func, insert, select, tuple_, update
+from sqlalchemy import (
+    ColumnElement,
+    Row,
+    Table,
+    and_,
+    func,
+    insert,
+    literal_column,
+    text,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from gridops.audit import service as audit
-from gridops.audit.models import AuditEvent
 from gridops.auth.actor import SYSTEM
-from gridops.clock import policy
+from gridops.clock import policy, queries
 from gridops.clock.calendar import WorkingCalendar
 from gridops.clock.models import SlaClock
-from gridops.clock.service import state_of
-from gridops.incidents.models import Incident
 from gridops.outbox.models import OutboxMessage
 from gridops.settings import Settings
 
-_AUDIT = cast(Table, AuditEvent.__table__)
 _CLOCK = cast(Table, SlaClock.__table__)
 _OUTBOX = cast(Table, OutboxMessage.__table__)
 AUDIENCE = {1: "unit", 2: "street", 3: "district"}
+# A literal, not a parameter: the planner can then match the partial index on kind = 'resolve'.
+_RESOLVE: ColumnElement[str] = literal_column("'resolve'")
 _NOTES = {"sla.due_soon": "即将超期", "sla.overdue": "已超期", "sla.escalated": "超期督办"}
 
 
 @dataclass
 class SweepReport:
-    due_soon: int = 0
-    overdue: int = 0
-    escalated: int = 0
+    due_soon: int = 0  # clocks warned
+    overdue: int = 0  # clocks flagged overdue
+    escalated: int = 0  # clocks raised a level, at the breach or later
+    events: int = 0  # audit events written, one notification each
     batches: int = 0
 
     @property
     def flagged(self) -> int:
-        return self.due_soon + self.overdue + self.escalated
+        return self.events
 
 
-@dataclass
-class _Flag:
-    action: str
-    clock: SlaClock
-    street_code: str | None
-    changes: dict[str, Any] = field(default_factory=dict)
+Flags = list[tuple[str, dict[str, Any]]]
+# A decision on one clock: the columns to set (empty: leave it) and the flags to record.
+Act = Callable[[Row[Any]], tuple[dict[str, Any], Flags]]
 
 
 async def sweep(sessionmaker: async_sessionmaker[AsyncSession], now: datetime,
@@ -61,168 +70,138 @@ async def sweep(sessionmaker: async_sessionmaker[AsyncSession], now: datetime,
     now = now.astimezone(UTC)  # event hashes cover `at` as stored: in UTC
     report = SweepReport()
     hours = tuple(settings.sla.escalation_hours)[:policy.TOP_ESCALATION_LEVEL]
+    batch = settings.sla.sweep_batch
     running = and_(SlaClock.outcome.is_(None), SlaClock.paused_at.is_(None))
+    # A clock found already overdue is too late to warn; it is never warned afterwards. One
+    # expression for all, so clocks warned at different times still share one UPDATE.
+    warned = func.coalesce(_CLOCK.c.warned_at, now)
     # Overdue first, so a clock late since the last sweep is not also warned as due soon.
-    await _drain(sessionmaker, report, now, settings.sla.sweep_batch, SlaClock.due_at,
+    await _drain(sessionmaker, report, now, batch, SlaClock.due_at,
                  and_(running, SlaClock.breached_at.is_(None), SlaClock.due_at < now),
-                 lambda c: _breach(c, now, cal, hours))
-    await _drain(sessionmaker, report, now, settings.sla.sweep_batch, SlaClock.due_soon_at,
+                 lambda c: _breach(c, now, cal, hours, warned))
+    await _drain(sessionmaker, report, now, batch, SlaClock.due_soon_at,
                  and_(running, SlaClock.warned_at.is_(None), SlaClock.due_soon_at <= now,
                       SlaClock.due_at >= now),
-                 lambda c: _warn(c, now))
+                 lambda c: ({"warned_at": now}, [("sla.due_soon", {})]))
     for level, h in enumerate(hours):
         # Working time never outruns wall time, so only clocks at least `h` wall-clock hours
-        # late can have reached the next level; the exact test is in Python.
-        await _drain(sessionmaker, report, now, settings.sla.sweep_batch, SlaClock.due_at,
-                     and_(running, SlaClock.kind == "resolve", SlaClock.escalation_level == level,
-                          SlaClock.breached_at.is_not(None),
+        # late can have reached the next level; `_level` decides exactly.
+        await _drain(sessionmaker, report, now, batch, SlaClock.due_at,
+                     and_(running, SlaClock.breached_at.is_not(None), SlaClock.kind == _RESOLVE,
+                          SlaClock.escalation_level == level,
                           SlaClock.due_at <= now - timedelta(hours=h)),
                      lambda c: _escalate(c, now, cal, hours))
     return report
 
 
-Act = Callable[[SlaClock], list[tuple[str, dict[str, Any]]]]
-
-
 async def _drain(sessionmaker: async_sessionmaker[AsyncSession], report: SweepReport,
-                 now: datetime, batch: int, order: Any, where: ColumnElement[bool],
-                 act: Act) -> None:
-    """Walk the matching clocks in (order, id) pages, one transaction per page. The keyset
-    also steps over rows another sweeper holds and rows this sweep looked at but left alone."""
+                 now: datetime, batch: int, order: InstrumentedAttribute[datetime],
+                 where: ColumnElement[bool], act: Act) -> None:
+    """Walk the matching clocks in (order, id) pages, one transaction per page."""
     after: tuple[datetime, uuid.UUID] | None = None
     while True:
-        query = select(SlaClock).where(where).order_by(order, SlaClock.id).limit(batch)
-        if after is not None:
-            query = query.where(tuple_(order, SlaClock.id) > tuple_(*after))
         async with sessionmaker.begin() as session:
-            clocks = (await session.scalars(
-                query.with_for_update(skip_locked=True, key_share=True))).all()
-            streets = await _lock_incidents(session, {c.incident_id for c in clocks})
-            before = {c.id: _swept(c) for c in clocks}
-            flags = [_Flag(action, clock, streets[clock.incident_id], changes)
-                     for clock in clocks if clock.incident_id in streets
-                     for action, changes in act(clock)]
-            await _update(session, clocks, before)
-            await _record(session, flags, now)
+            clocks = (await session.execute(queries.sweep_page(where, order, batch, after))).all()
+            alike: dict[tuple[tuple[str, Any], ...], list[uuid.UUID]] = {}
+            flagged: list[tuple[Row[Any], str, dict[str, Any]]] = []
+            for clock in clocks:
+                values, flags = act(clock)
+                if values:
+                    alike.setdefault(tuple(sorted(values.items())), []).append(clock.id)
+                flagged += [(clock, action, _changes(clock, extra)) for action, extra in flags]
+            # Clocks changed alike share one UPDATE (a page usually needs one or two).
+            for same, ids in alike.items():
+                await session.execute(update(_CLOCK).where(_CLOCK.c.id.in_(ids))
+                                      .values(dict(same)))
+            await audit.record_many(session, [
+                audit.Entry(c.incident_id, action, _NOTES[action], changes)
+                for c, action, changes in flagged], actor=SYSTEM, at=now)
+            await _notify(session, flagged, now)
         report.batches += 1
-        for flag in flags:
-            counter = flag.action.removeprefix("sla.")
-            setattr(report, counter, getattr(report, counter) + 1)
+        report.events += len(flagged)
+        for _, action, changes in flagged:
+            report.due_soon += action == "sla.due_soon"
+            report.overdue += action == "sla.overdue"
+            report.escalated += "to_level" in changes
         if len(clocks) < batch:
             return
         after = (getattr(clocks[-1], order.key), clocks[-1].id)
 
 
-_SWEPT = ("warned_at", "breached_at", "escalation_level", "escalated_at")
+def _breach(clock: Row[Any], now: datetime, cal: WorkingCalendar, hours: tuple[float, ...],
+            warned: ColumnElement[datetime]) -> tuple[dict[str, Any], Flags]:
+    values: dict[str, Any] = {"breached_at": now, "warned_at": warned}
+    level = _level(clock, now, cal, hours)
+    if level <= clock.escalation_level:
+        return values, [("sla.overdue", {})]
+    # The level reached at the breach (with the default schedule, level 1 at once) is part of
+    # the same change: one event and one notification say both (docs/clocks.md).
+    values |= {"escalation_level": level, "escalated_at": now}
+    return values, [("sla.overdue", _raised(clock, level))]
 
 
-def _swept(clock: SlaClock) -> tuple[Any, ...]:
-    return tuple(getattr(clock, name) for name in _SWEPT)
+def _escalate(clock: Row[Any], now: datetime, cal: WorkingCalendar,
+              hours: tuple[float, ...]) -> tuple[dict[str, Any], Flags]:
+    level = _level(clock, now, cal, hours)
+    if level <= clock.escalation_level:
+        return {}, []
+    return ({"escalation_level": level, "escalated_at": now},
+            [("sla.escalated", _raised(clock, level))])
 
 
-async def _update(session: AsyncSession, clocks: Sequence[SlaClock],
-                  before: dict[uuid.UUID, tuple[Any, ...]]) -> None:
-    """Write the flags as a few set-based UPDATEs (rows changed alike share one) instead of the
-    ORM's one UPDATE per row; the clocks leave the session so it does not write them again."""
-    alike: dict[tuple[tuple[str, Any], ...], list[uuid.UUID]] = {}
-    for clock in clocks:
-        after = _swept(clock)
-        changed = tuple((name, new) for name, old, new in zip(_SWEPT, before[clock.id], after,
-                                                              strict=True) if old != new)
-        if changed:
-            alike.setdefault(changed, []).append(clock.id)
-        session.expunge(clock)
-    for changed, ids in alike.items():
-        await session.execute(update(_CLOCK).where(_CLOCK.c.id.in_(ids)).values(dict(changed)))
+def _level(clock: Row[Any], now: datetime, cal: WorkingCalendar,
+           hours: tuple[float, ...]) -> int:
+    """`policy.escalation_level` of a running clock, without working-time arithmetic when wall
+    time settles it: levels due at 0 h are reached at once, levels further away than the clock is
+    late in wall time are not (working time never outruns wall time)."""
+    if clock.kind != "resolve" or now <= clock.due_at:
+        return int(clock.escalation_level)
+    late_hours = (now - clock.due_at) / timedelta(hours=1)
+    if all(h <= 0 or h > late_hours for h in hours):
+        return max(int(clock.escalation_level), sum(1 for h in hours if h <= 0))
+    state = policy.ClockState(
+        kind=clock.kind, basis=clock.basis, limit_minutes=clock.limit_minutes,
+        started_at=clock.started_at, due_at=clock.due_at, due_soon_at=clock.due_soon_at,
+        escalation_level=clock.escalation_level)
+    return policy.escalation_level(state, now, cal, hours)
 
 
-async def _lock_incidents(session: AsyncSession,
-                          ids: set[uuid.UUID]) -> dict[uuid.UUID, str | None]:
-    """Lock the clocks' incidents too, skipping those a request is changing: the sweeper and a
-    request never append to one audit chain at once. NO KEY leaves foreign-key inserts alone."""
-    if not ids:
-        return {}
-    street = func.coalesce(Incident.assigned_street_code, Incident.street_code)
-    rows = await session.execute(
-        select(Incident.id, street).where(Incident.id.in_(ids))
-        .with_for_update(skip_locked=True, key_share=True))
-    return {row[0]: row[1] for row in rows}
+def _raised(clock: Row[Any], level: int) -> dict[str, Any]:
+    return {"from_level": clock.escalation_level, "to_level": level, "audience": AUDIENCE[level]}
 
 
-def _breach(clock: SlaClock, now: datetime, cal: WorkingCalendar,
-            hours: tuple[float, ...]) -> list[tuple[str, dict[str, Any]]]:
-    clock.breached_at = now
-    if clock.warned_at is None:
-        clock.warned_at = now  # too late to warn; never warn afterwards
-    actions: list[tuple[str, dict[str, Any]]] = [("sla.overdue", {})]
-    level = policy.escalation_level(state_of(clock), now, cal, hours)
-    if level > clock.escalation_level:
-        actions.append(("sla.escalated", _raise(clock, level, now)))
-    return actions
+def _changes(clock: Row[Any], extra: dict[str, Any]) -> dict[str, Any]:
+    return {"clock": clock.kind, "round": clock.round, "unit_code": clock.unit_code,
+            "due_at": clock.due_at.isoformat(), **extra}
 
 
-def _escalate(clock: SlaClock, now: datetime, cal: WorkingCalendar,
-              hours: tuple[float, ...]) -> list[tuple[str, dict[str, Any]]]:
-    level = policy.escalation_level(state_of(clock), now, cal, hours)
-    if level > clock.escalation_level:
-        return [("sla.escalated", _raise(clock, level, now))]
-    return []
-
-
-def _warn(clock: SlaClock, now: datetime) -> list[tuple[str, dict[str, Any]]]:
-    clock.warned_at = now
-    return [("sla.due_soon", {})]
-
-
-def _raise(clock: SlaClock, level: int, now: datetime) -> dict[str, Any]:
-    changes = {"from_level": clock.escalation_level, "to_level": level,
-               "audience": AUDIENCE[level]}
-    clock.escalation_level, clock.escalated_at = level, now
-    return changes
-
-
-async def _record(session: AsyncSession, flags: list[_Flag], now: datetime) -> None:
-    """One audit event and one notification per flag, appended to each incident's chain and
-    inserted in bulk: a sweep may flag thousands, and `audit.record` costs a round trip each."""
-    if not flags:
+async def _notify(session: AsyncSession, flagged: list[tuple[Row[Any], str, dict[str, Any]]],
+                  now: datetime) -> None:
+    """One `notification` per flag, keyed by incident so one incident's arrive in order."""
+    if not flagged:
         return
-    heads = await _chain_heads(session, {audit.stream_of(f.clock.incident_id) for f in flags})
-    events: list[dict[str, Any]] = []
-    messages: list[dict[str, Any]] = []
-    for flag in flags:
-        clock = flag.clock
-        stream = audit.stream_of(clock.incident_id)
-        seq, prev = heads.get(stream, (0, audit.GENESIS))
-        changes = {"clock": clock.kind, "round": clock.round, "unit_code": clock.unit_code,
-                   "due_at": clock.due_at.isoformat(), **flag.changes}
-        event = {"stream": stream, "seq": seq + 1, "incident_id": clock.incident_id, "at": now,
-                 "actor_role": SYSTEM.role.value, "actor_unit": None,
-                 "actor_subject": SYSTEM.subject, "action": flag.action, "from_state": None,
-                 "to_state": None, "note": _NOTES[flag.action], "changes": changes,
-                 "prev_hash": prev}
-        # digest() reads attributes; a namespace avoids building ORM objects by the thousand.
-        event["hash"] = digest = audit.digest(cast(AuditEvent, SimpleNamespace(**event)))
-        heads[stream] = (seq + 1, digest)
-        events.append(event)
-        messages.append({
-            "event_id": uuid.uuid4(), "topic": "notification", "state": "pending",
-            "attempts": 0, "ordering_key": str(clock.incident_id),
-            "incident_id": clock.incident_id, "created_at": now, "available_at": now,
-            "payload": {"event": flag.action, "incident_id": str(clock.incident_id),
-                        "street_code": flag.street_code, **changes}})
-    await session.execute(insert(_AUDIT), events)
-    await session.execute(insert(_OUTBOX), messages)
+    payloads = [{"event": action, "incident_id": str(clock.incident_id),
+                 "street_code": clock.street_code, **changes}
+                for clock, action, changes in flagged]
+    incidents = [clock.incident_id for clock, _, _ in flagged]
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_PG_NOTIFY, {
+            "now": now, "incidents": incidents,
+            "payloads": [json.dumps(p, ensure_ascii=False) for p in payloads]})
+        return
+    await session.execute(insert(_OUTBOX), [
+        {"event_id": uuid.uuid4(), "topic": "notification", "state": "pending", "attempts": 0,
+         "ordering_key": str(incident), "incident_id": incident, "created_at": now,
+         "available_at": now, "payload": payload}
+        for incident, payload in zip(incidents, payloads, strict=True)])
 
 
-async def _chain_heads(session: AsyncSession, streams: set[str]) -> dict[str, tuple[int, str]]:
-    heads: dict[str, tuple[int, str]] = {}
-    ordered = sorted(streams)
-    for i in range(0, len(ordered), 1000):
-        chunk = ordered[i:i + 1000]
-        last = (select(AuditEvent.stream, func.max(AuditEvent.seq).label("seq"))
-                .where(AuditEvent.stream.in_(chunk)).group_by(AuditEvent.stream).subquery())
-        rows = await session.execute(
-            select(AuditEvent.stream, AuditEvent.seq, AuditEvent.hash)
-            .join(last, and_(AuditEvent.stream == last.c.stream, AuditEvent.seq == last.c.seq)))
-        heads.update({row.stream: (row.seq, row.hash) for row in rows})
-    return heads
+# One statement whatever the page size (arrays, not a VALUES list of 9 × n parameters);
+# `uuid::text` is the same canonical form as Python's str(uuid).
+_PG_NOTIFY = text("""
+INSERT INTO outbox_message (event_id, topic, state, attempts, ordering_key, incident_id,
+                            created_at, available_at, payload)
+SELECT gen_random_uuid(), 'notification', 'pending', 0, m.incident_id::text, m.incident_id,
+       :now, :now, CAST(m.payload AS jsonb)
+FROM unnest(CAST(:incidents AS uuid[]), CAST(:payloads AS text[])) AS m(incident_id, payload)
+""")

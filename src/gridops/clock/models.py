@@ -3,10 +3,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String
+from sqlalchemy import Float, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridops.db import Base, UTCDateTime
+
+_UNBREACHED = "outcome IS NULL AND breached_at IS NULL"
+_UNWARNED = "outcome IS NULL AND warned_at IS NULL"
+_ESCALATING = "outcome IS NULL AND breached_at IS NOT NULL AND kind = 'resolve'"
 
 
 class SlaClock(Base):
@@ -14,8 +18,17 @@ class SlaClock(Base):
 
     __tablename__ = "sla_clock"
     __table_args__ = (
-        # The sweeper's scans: running clocks by due time.
         Index("ix_sla_clock_open_due", "outcome", "due_at"),
+        # The sweeper's three scans, each over only the clocks it may still act on, in its
+        # keyset order: not yet overdue-flagged, not yet warned, overdue resolve clocks by level.
+        # Without them the due-soon scan read the whole table and the overdue scan re-read every
+        # clock already flagged.
+        Index("ix_sla_clock_sweep_overdue", "due_at", "id",
+              postgresql_where=text(_UNBREACHED), sqlite_where=text(_UNBREACHED)),
+        Index("ix_sla_clock_sweep_due_soon", "due_soon_at", "id",
+              postgresql_where=text(_UNWARNED), sqlite_where=text(_UNWARNED)),
+        Index("ix_sla_clock_sweep_escalation", "escalation_level", "due_at", "id",
+              postgresql_where=text(_ESCALATING), sqlite_where=text(_ESCALATING)),
         Index("ix_sla_clock_incident_kind", "incident_id", "kind", "round"),
     )
 

@@ -1,12 +1,16 @@
-"""The command-centre board: open clocks past their due-soon mark, grouped by unit and street."""
+"""The command-centre board (open clocks past their due-soon mark, by unit and street), and the
+sweeper's page of clocks."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from gridops.auth.actor import Actor
 from gridops.auth.scope import scope_clause
@@ -55,3 +59,27 @@ def _group(entries: list[BoardIncident], key: Callable[[BoardIncident], str | No
               for code, items in groups.items()]
     # Worst first: the screen shows the units and streets with most overdue at the top.
     return sorted(result, key=lambda g: (-g.overdue, -g.due_soon, g.code or ""))
+
+
+# What the sweeper reads of a clock: enough for its decisions, its events and its messages.
+SWEEP_COLUMNS = (SlaClock.id, SlaClock.incident_id, SlaClock.kind, SlaClock.round,
+                 SlaClock.basis, SlaClock.limit_minutes, SlaClock.started_at, SlaClock.due_at,
+                 SlaClock.due_soon_at, SlaClock.unit_code, SlaClock.warned_at,
+                 SlaClock.escalation_level)
+
+
+def sweep_page(where: ColumnElement[bool], order: InstrumentedAttribute[datetime], batch: int,
+               after: tuple[datetime, uuid.UUID] | None) -> Select[*tuple[Any, ...]]:
+    """One keyset page of clocks for the sweeper, each with its incident's street, locking both
+    rows and skipping any row someone else holds: a clock another sweeper is flagging, or one
+    whose incident a request is changing, waits for the next sweep (NO KEY leaves foreign-key
+    inserts alone). The keyset also steps over clocks this sweep looked at and left alone."""
+    street = func.coalesce(Incident.assigned_street_code, Incident.street_code)
+    query: Select[*tuple[Any, ...]] = (
+        select(*SWEEP_COLUMNS, street.label("street_code"))
+        .join(Incident, Incident.id == SlaClock.incident_id)
+        .where(where).order_by(order, SlaClock.id).limit(batch)
+        .with_for_update(skip_locked=True, key_share=True, of=(SlaClock, Incident)))
+    if after is not None:
+        query = query.where(tuple_(order, SlaClock.id) > tuple_(*after))
+    return query
