@@ -69,9 +69,11 @@ def main() -> None:
         for _ in automaton.iter(norm):
             pass
 
-    phrases_only = CompiledRules(1, table.items, Weights(fallback=0.0))
+    phrases_only = CompiledRules(1, table.items, Weights(fallback=0.0, model=0.0))
     consulted = sum(any(r.startswith("phrase evidence weak")
                         for r in rules.decide(text, hints).reasons) for text in texts)
+    modelled = sum(any(r.startswith("learned model consulted")
+                       for r in rules.decide(text, hints).reasons) for text in texts)
     scan_rate = rate(bare, normalised, args.seconds)
     decide_rate = rate(lambda text: rules.decide(text, hints), texts, args.seconds)
     plain_rate = rate(lambda text: phrases_only.decide(text, hints), texts, args.seconds)
@@ -82,8 +84,9 @@ def main() -> None:
           f"(min {min(compile_ms):.1f}, max {max(compile_ms):.1f}; wall median "
           f"{statistics.median(compile_wall_ms):.1f} ms)  target < 200 ms")
     print(f"decide:  {decide_rate:,.0f} texts/s  target ≥ 20,000  (similarity fallback "
-          f"consulted for {consulted / len(texts):.0%} of the texts)")
-    print(f"decide, fallback off: {plain_rate:,.0f} texts/s")
+          f"consulted for {consulted / len(texts):.0%} of the texts, the learned model for "
+          f"{modelled / len(texts):.0%})")
+    print(f"decide, fallback and model off: {plain_rate:,.0f} texts/s")
     print(f"bare automaton scan: {scan_rate:,.0f} texts/s  "
           f"(decide costs {scan_rate / decide_rate:.1f}× the bare scan, "
           f"{scan_rate / plain_rate:.1f}× with the fallback off)")

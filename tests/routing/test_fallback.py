@@ -26,12 +26,12 @@ def items() -> tuple[ItemStandard, ...]:
 
 @pytest.fixture(scope="module")
 def rules(items: tuple[ItemStandard, ...]) -> CompiledRules:
-    return CompiledRules(7, items)
+    return CompiledRules(7, items, Weights(model=0.0))  # the similarity alone
 
 
 @pytest.fixture(scope="module")
 def phrases_only(items: tuple[ItemStandard, ...]) -> CompiledRules:
-    return CompiledRules(7, items, Weights(fallback=0.0))
+    return CompiledRules(7, items, Weights(fallback=0.0, model=0.0))
 
 
 def clear(rules: CompiledRules, text: str) -> bool:
@@ -66,8 +66,8 @@ def test_a_clear_phrase_match_is_never_overturned(rules: CompiledRules,
 
 def test_no_clear_tune_decision_changes_with_the_demo_table() -> None:
     items = parse_table(demo_rules_path()).items
-    with_fallback = CompiledRules(1, items)
-    without = CompiledRules(1, items, Weights(fallback=0.0))
+    with_fallback = CompiledRules(1, items, Weights(model=0.0))
+    without = CompiledRules(1, items, Weights(fallback=0.0, model=0.0))
     clear_texts = 0
     for example in load_corpus(TUNE):
         hints = Hints(channel=example.channel, street_code=STREET)

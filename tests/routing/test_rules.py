@@ -12,7 +12,7 @@ STREET = "430204001"
 @pytest.fixture(scope="module")
 def rules() -> CompiledRules:
     # The phrase mechanics alone: the similarity fallback has its own tests (test_fallback.py).
-    return CompiledRules(7, parse_table(document(), UNITS).items, Weights(fallback=0.0))
+    return CompiledRules(7, parse_table(document(), UNITS).items, Weights(fallback=0.0, model=0.0))
 
 
 def test_strong_phrase_routes_with_confidence_and_explains(rules: CompiledRules) -> None:
@@ -143,7 +143,8 @@ def test_a_strong_phrase_inside_a_weaker_longer_phrase_keeps_its_weight() -> Non
     for row in rows:
         if row["code"] == "BJ01004":
             row.update(phrases=["箱变", "变压器", "变压器嗡嗡响"], strong=["变压器"])
-    strong = CompiledRules(1, parse_table(document(rows), UNITS).items, Weights(fallback=0.0))
+    strong = CompiledRules(1, parse_table(document(rows), UNITS).items,
+                           Weights(fallback=0.0, model=0.0))
     d = strong.decide("楼下变压器嗡嗡响一整夜", Hints())
     assert d.item_code == "BJ01004"
     assert set(d.matched) == {"变压器", "变压器嗡嗡响"}

@@ -23,7 +23,7 @@ from tests.routing.reference_router import ReferenceRules
 from tests.routing.routing_sample import UNITS, document
 
 TUNE = Path(__file__).parent / "corpus" / "tune.jsonl"
-NO_FALLBACK = Weights(fallback=0.0)
+NO_FALLBACK = Weights(fallback=0.0, model=0.0)  # phrase evidence only
 
 
 class Router(Protocol):
@@ -90,5 +90,5 @@ def test_sample_table_decisions_are_unchanged() -> None:
 def test_fingerprint_notices_a_changed_decision(demo_items: tuple[ItemStandard, ...]) -> None:
     texts = list(cases(load_corpus(TUNE), demo_items))[:50]
     fast = CompiledRules(3, demo_items, NO_FALLBACK)
-    shifted = CompiledRules(3, demo_items, Weights(fallback=0.0, unit_support=0.3))
+    shifted = CompiledRules(3, demo_items, Weights(fallback=0.0, model=0.0, unit_support=0.3))
     assert fingerprint(fast, texts) != fingerprint(shifted, texts)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from operator import itemgetter
 
+from gridops.routing import learned_decide as learned
 from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
 from gridops.routing.scoring import Evidence
 
@@ -39,7 +40,7 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     similar: dict[int, float] = {}
     if w.fallback > 0 and (not scores or max(scores.values()) < w.fallback_below):
         similar = _add_similar(rules, evidence, scores, reasons)
-    if not scores:
+    if not scores and rules.model is None:
         reasons.append("no phrase of any item matched (无匹配事项) → triage")
         return _triage(rules, 0.0, (), (), reasons)
 
@@ -50,6 +51,13 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
         if unit in units:
             units[unit] += w.unit_mention
             reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
+    if (rules.model is not None and _weak_or_close(units, w.model_below, w.model_close)
+            and learned.consult(rules, evidence, scores, units, reasons)):
+        ranked = sorted(scores.items(), key=_SCORE, reverse=True)
+    if not units:
+        reasons.append("no phrase of any item matched (无匹配事项) and the learned model "
+                       "knows none of its words → triage")
+        return _triage(rules, 0.0, (), (), reasons)
     if len(units) > 1 and STR in units:
         _apply_principles(rules, ranked, units, hints, reasons)
     unit_ranked = sorted(units.items(), key=_SCORE, reverse=True)
@@ -84,6 +92,17 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
         reasons.append(f"属地: {item.name} is owned by the street of the grid → {street}")
     return Decision(item, item.unit, street, confidence, matched, candidates, rules.version,
                     False, tuple(reasons))
+
+
+def _weak_or_close(units: dict[str, float], below: float, close: float) -> bool:
+    """Whether the rules leave room for doubt: no unit reaches `below`, or the runner-up has at
+    least `close` of the top unit's score."""
+    if not units:
+        return True
+    if len(units) == 1:
+        return next(iter(units.values())) < below
+    s2, s1 = sorted(units.values())[-2:]
+    return s1 < below or s2 >= close * s1
 
 
 def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],

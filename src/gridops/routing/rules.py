@@ -16,6 +16,7 @@ from typing import NamedTuple
 import ahocorasick
 
 from gridops.routing.aliases import UNIT_ALIASES
+from gridops.routing.learned import Example, UnitModel, corpus_examples, item_examples
 from gridops.routing.normalise import normalise
 from gridops.routing.scoring import Evidence, Weights, phrase_weight
 from gridops.routing.similarity import ItemSimilarity
@@ -74,7 +75,12 @@ class CompiledRules:
     """One rule-table version, ready to match; built once, shared by every request."""
 
     def __init__(self, version: int, items: Sequence[ItemStandard],
-                 weights: Weights | None = None) -> None:
+                 weights: Weights | None = None, *,
+                 examples: Sequence[Example] | None = None,
+                 model: UnitModel | None = None) -> None:
+        """`examples`: labelled texts for the learned model besides the shipped corpus examples
+        and the items' own wording (a version's dispatcher corrections); `model`: a trained
+        model to use instead (cross-validation trains its own per fold)."""
         self.version = version
         self.items = tuple(items)
         self.weights = weights or Weights()
@@ -87,11 +93,30 @@ class CompiledRules:
         self._plain = self._anchors = 0  # key id ranges, see _Combo
         self._exclude_display: dict[str, str] = {}
         self.automaton = self._build()
-        self._similarity = ItemSimilarity(self.items) if self.weights.fallback > 0 else None
+        w = self.weights
+        self._similarity = (ItemSimilarity(self.items) if w.fallback > 0 or w.model > 0
+                            else None)
+        self.model = model
+        if model is None and w.model > 0:
+            units = sorted({item.unit for item in self.items})
+            self.model = UnitModel([*item_examples(self.items), *(examples or ())], units,
+                                   shared=corpus_examples(), alpha=w.model_alpha,
+                                   sharpness=w.model_sharpness)
+        self.unit_items: dict[str, list[int]] = {}
+        for index, item in enumerate(self.items):
+            self.unit_items.setdefault(item.unit, []).append(index)
+
+    def similarity(self, norm: str) -> list[float]:
+        """Cosine similarity of the normalised text to every item (all 0 when off)."""
+        if self._similarity is None:
+            return [0.0] * len(self.items)
+        return self._similarity.scores(norm).tolist()  # type: ignore[no-any-return]
 
     def similar(self, norm: str, count: int) -> list[tuple[int, float]]:
         """The `count` items whose own wording is most like the normalised text."""
-        return self._similarity.top(norm, count) if self._similarity else []
+        if self._similarity is None or self.weights.fallback <= 0:
+            return []
+        return self._similarity.top(norm, count)
 
     def item(self, code: str) -> ItemStandard | None:
         index = self._by_code.get(code)

@@ -35,6 +35,17 @@ class Weights:
     fallback_below: float = 2.5
     fallback_items: int = 3
     fallback_min: float = 0.1
+    # The learned unit model (gridops.routing.learned), consulted only when the rules are weak
+    # (top unit below `model_below`) or close (runner-up ≥ `model_close` × top): each of its
+    # `model_units` likeliest units gains `model` × its posterior probability. A unit can gain
+    # at most `model` (< `strong`), so the model alone never outweighs a strong phrase; it can
+    # only side with a rival that has rule evidence of its own. 0 turns it off.
+    model: float = 2.5
+    model_below: float = 4.0
+    model_close: float = 0.6
+    model_units: int = 3
+    model_alpha: float = 0.1
+    model_sharpness: float = 8.0
     # Confidence = strength(top) × (margin_floor + (1 − margin_floor) × relative margin).
     scale: float = 1.2
     margin_floor: float = 0.4

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,7 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridops.audit import service as audit
 from gridops.auth.actor import Actor
 from gridops.errors import Invalid, NotFound, Unavailable
+from gridops.routing.learned import Example
 from gridops.routing.models import RoutingCorrection, Ruleset
+from gridops.routing.normalise import normalise
 from gridops.routing.rules import CompiledRules, Decision, Hints
 from gridops.routing.table import RuleTable, TableError, parse_table, stored_table
 
@@ -122,11 +124,17 @@ async def list_versions(session: AsyncSession) -> list[Ruleset]:
     return list((await session.scalars(select(Ruleset).order_by(Ruleset.version.desc()))).all())
 
 
-def compile_version(row: Ruleset) -> CompiledRules:
+# A dispatcher's correction counts as this many corpus examples: it is a real complaint of this
+# district, labelled by someone who knows it.
+CORRECTION_WEIGHT = 3.0
+_CORRECTIONS_READ = 5000
+
+
+def compile_version(row: Ruleset, examples: Sequence[Example] = ()) -> CompiledRules:
     key = (row.version, row.checksum)
     rules = _compiled.get(key)
     if rules is None:
-        rules = CompiledRules(row.version, stored_table(row.source).items)
+        rules = CompiledRules(row.version, stored_table(row.source).items, examples=examples)
         _compiled[key] = rules
         while len(_compiled) > _CACHE_SIZE:
             _compiled.popitem(last=False)
@@ -146,7 +154,16 @@ async def active_rules(session: AsyncSession) -> CompiledRules:
         return rules
     row = await session.get(Ruleset, active.version)
     assert row is not None
-    return compile_version(row)
+    return compile_version(row, await correction_examples(session))
+
+
+async def correction_examples(session: AsyncSession) -> list[Example]:
+    """Dispatchers' corrections as labelled examples for the learned model: when a version is
+    compiled, what dispatchers decided so far is learned (most recent first, at most 5,000)."""
+    rows = (await session.execute(
+        select(RoutingCorrection.text, RoutingCorrection.correct_unit)
+        .order_by(RoutingCorrection.created_at.desc()).limit(_CORRECTIONS_READ))).all()
+    return [Example(normalise(text), unit, CORRECTION_WEIGHT) for text, unit in rows if text]
 
 
 async def street_of_grid(session: AsyncSession, grid_code: str) -> str | None:

@@ -1,0 +1,126 @@
+"""Calibrate the learned model and its combination with the rules by k-fold cross-validation
+over tune + tune2 (the model never sees the fold it is measured on; dev and heldout are never
+read here).
+
+    .venv/bin/python bench/routing_cv.py [--folds 5] [--quick]
+
+Per fold the naive Bayes model is trained on the items' wording and the other folds' texts, the
+rules are the demo table as it is. Prints, per configuration, right/wrong/triage over all folds
+at threshold 0.55 and cost = 4 × wrong + triage (a wrong route costs a return and a second
+dispatch, a triage one look), best first; then the threshold curve of the best configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import random
+from collections import defaultdict
+from dataclasses import replace
+from pathlib import Path
+
+from gridops.routing.evaluate import LOCATED_STREET, load_corpus
+from gridops.routing.evaluate import Example as Labelled
+from gridops.routing.learned import Example, UnitModel, item_examples
+from gridops.routing.normalise import normalise
+from gridops.routing.rules import CompiledRules, Hints, Weights
+from gridops.routing.table import demo_rules_path, parse_table
+
+CORPUS = Path("tests/routing/corpus")
+THRESHOLDS = (0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
+
+
+def folds(examples: list[Labelled], k: int) -> list[list[Labelled]]:
+    by_unit: dict[str, list[Labelled]] = defaultdict(list)
+    for ex in examples:
+        by_unit[ex.unit].append(ex)
+    out: list[list[Labelled]] = [[] for _ in range(k)]
+    n = 0
+    for unit in sorted(by_unit):
+        group = by_unit[unit]
+        random.Random(20250101).shuffle(group)
+        for ex in group:
+            out[n % k].append(ex)
+            n += 1
+    return out
+
+
+def outcomes(rules: CompiledRules, fold: list[Labelled]) -> list[tuple[bool, bool, float]]:
+    """(routed, right, confidence) per text at threshold 0."""
+    rows = []
+    for ex in fold:
+        hints = Hints(channel=ex.channel, grid_code=ex.grid_code,
+                      street_code=ex.street_code or LOCATED_STREET,
+                      item_code_hint=ex.item_code_hint, category=ex.category)
+        d = rules.decide(ex.text, hints, 0.0)
+        rows.append((not d.needs_triage, d.unit_code == ex.unit, d.confidence))
+    return rows
+
+
+def summary(rows: list[tuple[bool, bool, float]], threshold: float) -> tuple[int, int, int]:
+    routed = [(right, c) for ok, right, c in rows if ok and c >= threshold]
+    right = sum(r for r, _ in routed)
+    return right, len(routed) - right, len(rows) - len(routed)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--rules", type=Path, default=None,
+                        help="a rule table the corpus was not fitted to (e.g. an older version)")
+    args = parser.parse_args()
+    items = parse_table(args.rules or demo_rules_path()).items
+    units = sorted({item.unit for item in items})
+    labelled = load_corpus(CORPUS / "tune.jsonl") + load_corpus(CORPUS / "tune2.jsonl")
+    parts = folds(labelled, args.folds)
+    own = item_examples(items)
+    train_grid = [(0.1, 12.0)] if args.quick else list(itertools.product(
+        (0.1,), (8.0, 12.0, 18.0)))
+    decide_grid = list(itertools.product((0.0, 2.5, 2.9), (3.0, 4.0, 6.0),
+                                         (0.6,), (8.0, 0.0)))
+    results: dict[tuple[float, ...], list[tuple[bool, bool, float]]] = defaultdict(list)
+    tune_ids = {ex.id for ex in load_corpus(CORPUS / "tune.jsonl")}
+    by_part: dict[tuple[float, ...], dict[str, list[tuple[bool, bool, float]]]] = defaultdict(
+        lambda: defaultdict(list))
+    for alpha, sharpness in train_grid:
+        for f, fold in enumerate(parts):
+            train = tuple(Example(normalise(ex.text), ex.unit)
+                          for g, part in enumerate(parts) if g != f for ex in part)
+            model = UnitModel(own, units, shared=train, alpha=alpha, sharpness=sharpness)
+            rules = CompiledRules(0, items, Weights(), model=model)
+            for m, below, close, fallback in decide_grid:
+                if m == 0 and (below, close) != (3.0, 0.6):
+                    continue
+                rules.weights = replace(Weights(), model=m, model_below=below,
+                                        model_close=close, fallback=fallback)
+                if m == 0:
+                    rules.model, kept = None, rules.model
+                rows = outcomes(rules, fold)
+                if m == 0:
+                    rules.model = kept
+                key = (alpha, sharpness, m, below, close, fallback)
+                results[key] += rows
+                for ex, row in zip(fold, rows, strict=True):
+                    by_part[key]["tune" if ex.id in tune_ids else "tune2"].append(row)
+    ranked = sorted(results, key=lambda key: (4 * summary(results[key], 0.55)[1]
+                                               + summary(results[key], 0.55)[2]))
+    print("alpha sharp  w   below close fallback | right wrong triage acc(routed) triage%"
+          "  cost | tune2 only: acc triage%")
+    for key in ranked[:25] + [k for k in ranked if k[2] == 0]:
+        right, wrong, triage = summary(results[key], 0.55)
+        r2, w2, t2 = summary(by_part[key]["tune2"], 0.55)
+        print(f"{key[0]:5} {key[1]:5} {key[2]:4} {key[3]:5} {key[4]:5} {key[5]:5}    | "
+              f"{right:5} {wrong:5} {triage:5}   {right / max(1, right + wrong):7.2%}  "
+              f"{triage / len(results[key]):6.2%} {4 * wrong + triage:5} | "
+              f"{r2 / max(1, r2 + w2):7.2%} {t2 / len(by_part[key]['tune2']):6.2%}")
+    best = ranked[0]
+    print(f"threshold curve, best {best}:")
+    for threshold in THRESHOLDS:
+        right, wrong, triage = summary(results[best], threshold)
+        print(f"  {threshold:.2f}  right {right} wrong {wrong} triage {triage}  "
+              f"acc {right / max(1, right + wrong):.2%}  triage {triage / len(results[best]):.2%}")
+
+
+if __name__ == "__main__":
+    main()

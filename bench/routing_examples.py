@@ -1,0 +1,33 @@
+"""Write the learned model's shipped examples from the tuning corpus (tune + tune2 only).
+
+    .venv/bin/python bench/routing_examples.py
+
+The router must not read tests/ at run time, so the labelled complaints it learns from are
+copied, as {"text", "unit"} lines, to src/gridops/routing/examples/corpus-examples.jsonl.
+dev.jsonl and heldout.jsonl are never read here: they measure what the model has not seen.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+CORPUS = Path("tests/routing/corpus")
+PARTS = ("tune.jsonl", "tune2.jsonl")
+OUT = Path("src/gridops/routing/examples/corpus-examples.jsonl")
+
+
+def main() -> None:
+    lines = []
+    for part in PARTS:
+        for line in (CORPUS / part).read_text("utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                lines.append(json.dumps({"id": row["id"], "text": row["text"],
+                                         "unit": row["unit"]}, ensure_ascii=False))
+    OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    print(f"{len(lines)} examples from {', '.join(PARTS)} → {OUT}")
+
+
+if __name__ == "__main__":
+    main()
