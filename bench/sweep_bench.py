@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/sweep_bench.py [--rows 1000000] [--share 0.01] [--keep]
     .venv/bin/python bench/sweep_bench.py --reuse gridops_sweep_bench_xxxxxxxx [--runs 3]
+                                          [--batch N]
 
 Needs PostgreSQL (GRIDOPS_BENCH_DATABASE_URL, default postgresql+asyncpg://postgres@127.0.0.1:5432/
 postgres). Creates a scratch database, migrates it to head, fills it with INSERT … SELECT
@@ -155,29 +156,47 @@ async def _check(maker: async_sessionmaker[AsyncSession], report: jobs.SweepRepo
             f"{messages:,} notifications; {len(streams)} chains verified, {broken} broken")
 
 
+async def _wal() -> int:
+    """Bytes of WAL written so far, server-wide (the machine is shared: an upper bound)."""
+    conn = await asyncpg.connect(_dsn("postgres"))
+    try:
+        return int(await conn.fetchval("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn"))
+    finally:
+        await conn.close()
+
+
 async def _measure(settings: Settings, name: str) -> tuple[float, float]:
-    await _run_sql(name, RESET, *VACUUM)
+    # Each timed part starts right after a checkpoint, so neither pays for the other's dirty
+    # pages or a checkpoint falling in the middle of it (full-page images in the WAL).
+    await _run_sql(name, RESET, *VACUUM, "CHECKPOINT")
     engine = create_engine(settings.database)
     try:
+        wal = await _wal()
         async with engine.connect() as conn:
             trans = await conn.begin()
             t0 = time.perf_counter()
             bare = (await conn.execute(text(BARE), {"now": NOW})).rowcount
             bare_s = time.perf_counter() - t0
             await trans.rollback()
-        await _run_sql(name, "VACUUM sla_clock")  # the rolled-back versions are not the sweep's
+        bare_wal = await _wal() - wal
+        # The rolled-back row versions are not the sweep's to step over.
+        await _run_sql(name, "VACUUM sla_clock", "CHECKPOINT")
 
         cal = build_calendar()
         maker = create_sessionmaker(engine)
         load = os.getloadavg()
+        wal = await _wal()
         t0 = time.perf_counter()
         report = await jobs.sweep(maker, NOW, cal, settings)
         sweep_s = time.perf_counter() - t0
+        sweep_wal = await _wal() - wal
         print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before the sweep")
-        print(f"bare UPDATE: {bare:,} rows in {bare_s * 1000:.0f} ms")
+        print(f"bare UPDATE: {bare:,} rows in {bare_s * 1000:.0f} ms, "
+              f"WAL {bare_wal / 2**20:.0f} MiB")
         print(f"sweep: {report.overdue:,} overdue, {report.escalated:,} escalated, "
               f"{report.due_soon:,} due soon, {report.batches} batches "
-              f"(batch {settings.sla.sweep_batch}) in {sweep_s * 1000:.0f} ms")
+              f"(batch {settings.sla.sweep_batch}) in {sweep_s * 1000:.0f} ms, "
+              f"WAL {sweep_wal / 2**20:.0f} MiB")
         print(f"ratio sweep / bare UPDATE: {sweep_s / bare_s:.2f}x")
         print(f"check {await _check(maker, report)}")
         return bare_s, sweep_s
@@ -185,7 +204,8 @@ async def _measure(settings: Settings, name: str) -> tuple[float, float]:
         await engine.dispose()
 
 
-async def main(rows: int, share: float, keep: bool, reuse: str | None, runs: int) -> None:
+async def main(rows: int, share: float, keep: bool, reuse: str | None, runs: int,
+               batch: int | None) -> None:
     name = reuse or f"gridops_sweep_bench_{uuid.uuid4().hex[:8]}"
     if not reuse:
         await _run_sql("postgres", f'CREATE DATABASE "{name}"')
@@ -193,6 +213,8 @@ async def main(rows: int, share: float, keep: bool, reuse: str | None, runs: int
     url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
     settings = Settings(_env_file=None, database=DatabaseSettings(url=url),  # type: ignore[arg-type,call-arg]
                         worker={"embedded": False})  # type: ignore[arg-type]
+    if batch:
+        settings.sla.sweep_batch = batch
     try:
         engine = create_engine(settings.database)
         async with engine.begin() as conn:
@@ -218,5 +240,6 @@ if __name__ == "__main__":
     parser.add_argument("--keep", action="store_true", help="leave the scratch database")
     parser.add_argument("--reuse", help="measure this kept database again (no fill, not dropped)")
     parser.add_argument("--runs", type=int, default=1, help="reset and sweep this many times")
+    parser.add_argument("--batch", type=int, help="sweep page size (default: the setting's)")
     args = parser.parse_args()
-    asyncio.run(main(args.rows, args.share, args.keep, args.reuse, args.runs))
+    asyncio.run(main(args.rows, args.share, args.keep, args.reuse, args.runs, args.batch))

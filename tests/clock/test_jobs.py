@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections import Counter
 from datetime import UTC, timedelta
 
@@ -11,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from gridops.audit import service as audit
 from gridops.audit.models import AuditEvent
 from gridops.auth.actor import SYSTEM
-from gridops.clock import jobs
+from gridops.clock import jobs, queries
 from gridops.clock import service as clocks
 from gridops.clock.calendar import WorkingCalendar
 from gridops.clock.models import SlaClock
@@ -284,3 +285,33 @@ async def test_a_breach_keeps_each_clocks_earlier_warning(
     assert [c.warned_at for c in (early, late, never)] == [
         sh(2026, 3, 9, 16), sh(2026, 3, 9, 17), now]
     assert {c.breached_at for c in (early, late, never)} == {now}
+
+
+@pytest.mark.postgres
+async def test_each_scan_can_use_its_partial_index_even_in_a_generic_plan(
+        session: AsyncSession, settings: Settings) -> None:
+    # A prepared statement may be planned once for any parameter values; the index predicates
+    # must then follow from the query's own literals (kind = 'resolve' is one, not a parameter).
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    await session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert driver is not None
+    now = MONDAY_8.astimezone(UTC)
+    hours = tuple(settings.sla.escalation_hours)
+    expected = ["overdue", "due_soon"] + ["escalation"] * len(hours)
+    for n, ((order, where), index) in enumerate(zip(jobs.scans(now, hours), expected,
+                                                    strict=True)):
+        compiled = queries.sweep_page(where, order, 1000, (now, uuid.uuid4())).compile(
+            dialect=session.get_bind().dialect)
+        await driver.execute(f"PREPARE sweep_scan_{n} AS {compiled}")
+        values = ", ".join(_literal(compiled.params[key]) for key in compiled.positiontup or [])
+        plan = "\n".join(row[0] for row in await driver.fetch(
+            f"EXPLAIN EXECUTE sweep_scan_{n}({values})"))
+        assert f"ix_sla_clock_sweep_{index}" in plan, plan
+        assert "$" in plan  # the generic plan indeed: parameters left unbound
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return f"'{value}'"

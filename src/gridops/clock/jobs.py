@@ -21,13 +21,17 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Table,
+    Uuid,
     and_,
+    any_,
+    bindparam,
     func,
     insert,
     literal_column,
     text,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -65,32 +69,40 @@ Flags = list[tuple[str, dict[str, Any]]]
 Act = Callable[[Row[Any]], tuple[dict[str, Any], Flags]]
 
 
+Scan = tuple[InstrumentedAttribute[datetime], ColumnElement[bool]]
+
+
+def scans(now: datetime, hours: tuple[float, ...]) -> list[Scan]:
+    """The sweeper's passes in order, each a keyset order and a filter that one partial index of
+    `sla_clock` serves: overdue, due soon, then one per escalation level."""
+    running = and_(SlaClock.outcome.is_(None), SlaClock.paused_at.is_(None))
+    overdue = and_(running, SlaClock.breached_at.is_(None), SlaClock.due_at < now)
+    due_soon = and_(running, SlaClock.warned_at.is_(None), SlaClock.due_soon_at <= now,
+                    SlaClock.due_at >= now)
+    # Working time never outruns wall time, so only clocks at least `h` wall-clock hours late
+    # can have reached the next level; `_level` decides exactly.
+    escalations = [and_(running, SlaClock.breached_at.is_not(None), SlaClock.kind == _RESOLVE,
+                        SlaClock.escalation_level == level,
+                        SlaClock.due_at <= now - timedelta(hours=h))
+                   for level, h in enumerate(hours)]
+    return [(SlaClock.due_at, overdue), (SlaClock.due_soon_at, due_soon),
+            *((SlaClock.due_at, where) for where in escalations)]
+
+
 async def sweep(sessionmaker: async_sessionmaker[AsyncSession], now: datetime,
                 cal: WorkingCalendar, settings: Settings) -> SweepReport:
     now = now.astimezone(UTC)  # event hashes cover `at` as stored: in UTC
     report = SweepReport()
     hours = tuple(settings.sla.escalation_hours)[:policy.TOP_ESCALATION_LEVEL]
-    batch = settings.sla.sweep_batch
-    running = and_(SlaClock.outcome.is_(None), SlaClock.paused_at.is_(None))
     # A clock found already overdue is too late to warn; it is never warned afterwards. One
     # expression for all, so clocks warned at different times still share one UPDATE.
     warned = func.coalesce(_CLOCK.c.warned_at, now)
     # Overdue first, so a clock late since the last sweep is not also warned as due soon.
-    await _drain(sessionmaker, report, now, batch, SlaClock.due_at,
-                 and_(running, SlaClock.breached_at.is_(None), SlaClock.due_at < now),
-                 lambda c: _breach(c, now, cal, hours, warned))
-    await _drain(sessionmaker, report, now, batch, SlaClock.due_soon_at,
-                 and_(running, SlaClock.warned_at.is_(None), SlaClock.due_soon_at <= now,
-                      SlaClock.due_at >= now),
-                 lambda c: ({"warned_at": now}, [("sla.due_soon", {})]))
-    for level, h in enumerate(hours):
-        # Working time never outruns wall time, so only clocks at least `h` wall-clock hours
-        # late can have reached the next level; `_level` decides exactly.
-        await _drain(sessionmaker, report, now, batch, SlaClock.due_at,
-                     and_(running, SlaClock.breached_at.is_not(None), SlaClock.kind == _RESOLVE,
-                          SlaClock.escalation_level == level,
-                          SlaClock.due_at <= now - timedelta(hours=h)),
-                     lambda c: _escalate(c, now, cal, hours))
+    acts: list[Act] = [lambda c: _breach(c, now, cal, hours, warned),
+                       lambda c: ({"warned_at": now}, [("sla.due_soon", {})])]
+    acts += [lambda c: _escalate(c, now, cal, hours)] * len(hours)
+    for (order, where), act in zip(scans(now, hours), acts, strict=True):
+        await _drain(sessionmaker, report, now, settings.sla.sweep_batch, order, where, act)
     return report
 
 
@@ -110,9 +122,9 @@ async def _drain(sessionmaker: async_sessionmaker[AsyncSession], report: SweepRe
                     alike.setdefault(tuple(sorted(values.items())), []).append(clock.id)
                 flagged += [(clock, action, _changes(clock, extra)) for action, extra in flags]
             # Clocks changed alike share one UPDATE (a page usually needs one or two).
+            pg = session.get_bind().dialect.name == "postgresql"
             for same, ids in alike.items():
-                await session.execute(update(_CLOCK).where(_CLOCK.c.id.in_(ids))
-                                      .values(dict(same)))
+                await session.execute(update(_CLOCK).where(_ids(ids, pg)).values(dict(same)))
             await audit.record_many(session, [
                 audit.Entry(c.incident_id, action, _NOTES[action], changes)
                 for c, action, changes in flagged], actor=SYSTEM, at=now)
@@ -126,6 +138,13 @@ async def _drain(sessionmaker: async_sessionmaker[AsyncSession], report: SweepRe
         if len(clocks) < batch:
             return
         after = (getattr(clocks[-1], order.key), clocks[-1].id)
+
+
+def _ids(ids: list[uuid.UUID], pg: bool) -> ColumnElement[bool]:
+    # On PostgreSQL one array parameter: no statement of a thousand placeholders to render.
+    if pg:
+        return _CLOCK.c.id == any_(bindparam("ids", ids, type_=ARRAY(Uuid())))
+    return _CLOCK.c.id.in_(ids)
 
 
 def _breach(clock: Row[Any], now: datetime, cal: WorkingCalendar, hours: tuple[float, ...],
