@@ -1,138 +1,219 @@
-"""Read-side SQL of the weekly review: GROUP BY over indexed time columns, one row per bucket
-(unit, owning street, street, community, grid). The few figures that need per-row logic
-(attribution across a hand-over, the 72-hour window, the overdue list) fetch only the rows that
-need it. Portable between SQLite and PostgreSQL: no date arithmetic in SQL."""
+"""Read-side SQL of the weekly review: GROUP BY over indexed time columns. Each figure comes back
+twice, grouped by unit and grouped by place (see ledger.py): a few hundred rows per statement.
+Portable between SQLite and PostgreSQL: no date arithmetic in SQL.
+
+Facts (clocks, events, requests) need the incident's place. Joining `incident` by id made
+PostgreSQL hash the whole incident table for every statement (a parallel sequential scan of a
+million rows each time). Nearly every fact of a week belongs to an incident created shortly
+before or during it, so each statement joins only the incidents created since `Window.since`,
+a range read on `incident.created_at`; the facts of older incidents come back as bare incident
+ids and are aggregated again, joined to exactly those incidents by primary key."""
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    cast,
+    func,
+    literal_column,
+    null,
+    or_,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import True_
+from sqlalchemy.sql.selectable import CTE
+from sqlalchemy.types import Uuid
 
 from gridops.audit.models import AuditEvent
+from gridops.auth.actor import Actor
+from gridops.auth.scope import scope_clause
 from gridops.clock.models import SlaClock
 from gridops.incidents.models import Incident, IncidentRequest
-from gridops.review.metrics import Tally
+from gridops.review.ledger import Key, Ledger, unit_key
 
-# (unit_code, assigned_street_code, street_code, community_code, grid_code)
-Key = tuple[str | None, str | None, str | None, str | None, str | None]
-Buckets = dict[Key, Tally]
-
-PLACE = (Incident.street_code, Incident.community_code, Incident.grid_code)
+# How far before the week the incidents joined directly reach back; facts of older incidents
+# (a late callback, a clock due long after its order came in) take the slower id path.
+RECENT = timedelta(days=14)
+GONE = ("merged", "voided")
 # Events after which a running clock belongs to another unit (or to nobody, in triage).
 HANDOVER = ("incident.return_approved", "incident.redispatched", "incident.dispatched")
 REWORK_TO = ("in_progress", "triage")
 HAPPY = ("satisfied", "basic")
+EVENTS = ("incident.dispatched", "incident.redispatched", "incident.return_approved",
+          "incident.resolved", "incident.verify_failed", "incident.reopened",
+          "incident.callback_recorded")
 
 
 @dataclass(frozen=True, slots=True)
 class Window:
     start: datetime
     cut: datetime  # min(week end, now): nothing later is judged
-    scope: ColumnElement[bool]  # the actor's part of the district, over Incident
+    actor: Actor | None = None  # whose part of the district is reviewed; None: all of it
+
+    @property
+    def since(self) -> datetime:
+        return self.start - RECENT
+
+    def clause(self, model: Any) -> ColumnElement[bool]:
+        return true() if self.actor is None else scope_clause(self.actor, model)
+
+    @property
+    def everything(self) -> bool:
+        return isinstance(self.clause(Incident), True_)
 
 
-def _one(condition: ColumnElement[bool]) -> Any:
-    return func.sum(case((condition, 1), else_=0))
+def _flag(condition: ColumnElement[bool]) -> Any:
+    return case((condition, 1), else_=0)
 
 
-def _between(column: Any, w: Window) -> ColumnElement[bool]:
+def between(column: Any, w: Window) -> ColumnElement[bool]:
     return and_(column >= w.start, column < w.cut)
 
 
-def _key(row: Any) -> Key:
-    return (row.unit, row.street_of_unit, row.street_code, row.community_code, row.grid_code)
+def recent(i: Any, fk: Any, w: Window) -> ColumnElement[bool]:
+    return and_(i.id == fk, i.created_at >= w.since, i.created_at < w.cut)
 
 
-def tally_of(buckets: Buckets, key: Key) -> Tally:
-    found = buckets.get(key)
-    if found is None:
-        found = buckets[key] = Tally()
-    return found
+def chunks(ids: Sequence[uuid.UUID], size: int = 2000) -> list[Sequence[uuid.UUID]]:
+    return [ids[i:i + size] for i in range(0, len(ids), size)]
 
 
-async def received(session: AsyncSession, w: Window, buckets: Buckets) -> None:
-    gone = Incident.state.in_(("merged", "voided"))
-    query = (select(Incident.unit_code.label("unit"),
-                    Incident.assigned_street_code.label("street_of_unit"), *PLACE,
-                    _one(~gone).label("received"), _one(Incident.state == "merged").label("m"),
-                    _one(Incident.state == "voided").label("v"))
-             .where(_between(Incident.created_at, w), w.scope)
-             .group_by(Incident.unit_code, Incident.assigned_street_code, *PLACE))
-    for row in await session.execute(query):
-        t = tally_of(buckets, _key(row))
-        t.received += row.received
-        t.merged += row.m
-        t.voided += row.v
+# -- grouping twice -------------------------------------------------------------------------
+
+def _sides(facts: CTE, measures: Sequence[str], *, matched: bool = False) -> list[Select[Any]]:
+    """The facts summed by (unit, owning street, street) and by (street, community, grid)."""
+    c = facts.c
+    sums = [func.sum(c[m]).label(m) for m in measures]
+    no_id = cast(null(), Uuid()).label("fid")
+    unit = (select(literal_column("'u'").label("side"), c.unit.label("a"),
+                   c.street_of_unit.label("b"), c.street_code.label("c"), *sums, no_id)
+            .group_by(c.unit, c.street_of_unit, c.street_code))
+    place = (select(literal_column("'p'"), c.street_code, c.community_code, c.grid_code, *sums,
+                    no_id)
+             .group_by(c.street_code, c.community_code, c.grid_code))
+    if matched:
+        unit, place = unit.where(c.pid.is_not(None)), place.where(c.pid.is_not(None))
+    return [unit, place]
 
 
-def _judged(w: Window) -> ColumnElement[bool]:
+def _apply(ledger: Ledger, row: Any, measures: Sequence[str]) -> None:
+    tally = (ledger.unit(unit_key(row.a, row.b, row.c)) if row.side == "u"
+             else ledger.place((row.a, row.b, row.c)))
+    values = row._mapping
+    for name in measures:
+        if values[name]:
+            tally.bump(name, int(values[name]))
+
+
+# A statement of facts given the incident (alias) to take places from: the select, the fact
+# table to join from and its incident id column.
+Build = Callable[[Window, Any], tuple[Select[Any], Any, Any]]
+
+
+async def _aggregate(session: AsyncSession, w: Window, ledger: Ledger, build: Build,
+                     measures: Sequence[str]) -> None:
+    i = aliased(Incident, name="i")
+    query, fact, fk = build(w, i)
+    facts = (query.add_columns(i.id.label("pid"), fk.label("fid"))
+             .outerjoin_from(fact, i, recent(i, fk, w))
+             .where(or_(i.id.is_(None), w.clause(i))).cte("facts"))
+    bare: list[Any] = [literal_column("'x'"), null(), null(), null(),
+                       *(literal_column("0") for _ in measures), facts.c.fid]
+    elsewhere = (select(*bare).where(facts.c.pid.is_(None), facts.c.fid.is_not(None))
+                 .distinct())
+    older: list[uuid.UUID] = []
+    for row in await session.execute(union_all(*_sides(facts, measures, matched=True),
+                                               elsewhere)):
+        if row.side == "x":
+            older.append(row.fid)
+        else:
+            _apply(ledger, row, measures)
+    for chunk in chunks(older):
+        j = aliased(Incident, name="i")
+        query, fact, fk = build(w, j)
+        facts = (query.add_columns(j.id.label("pid"), fk.label("fid"))
+                 .join_from(fact, j, j.id == fk).where(fk.in_(chunk), w.clause(j))
+                 .cte("facts"))
+        for row in await session.execute(union_all(*_sides(facts, measures))):
+            _apply(ledger, row, measures)
+
+
+def _places(i: Any, unit: Any, street_of_unit: Any) -> list[Any]:
+    return [unit.label("unit"), street_of_unit.label("street_of_unit"),
+            i.street_code.label("street_code"), i.community_code.label("community_code"),
+            i.grid_code.label("grid_code")]
+
+
+# -- the figures ----------------------------------------------------------------------------
+
+RECEIVED = ("received", "merged", "voided")
+
+
+async def received(session: AsyncSession, w: Window,
+                   ledger: Ledger) -> list[tuple[str, str | None, int]]:
+    """受理数 (merged and voided apart) by unit and by place; returns the week's items with
+    their counts (hotspots), most first."""
+    gone = Incident.state.in_(GONE)
+    facts = (select(*_places(Incident, Incident.unit_code, Incident.assigned_street_code),
+                    Incident.item_code, case((~gone, Incident.item_name)).label("item_name"),
+                    _flag(~gone).label("received"), _flag(Incident.state == "merged")
+                    .label("merged"), _flag(Incident.state == "voided").label("voided"))
+             .where(between(Incident.created_at, w), w.clause(Incident)).cte("facts"))
+    c = facts.c
+    items = (select(literal_column("'i'"), c.item_code, func.max(c.item_name), null(),
+                    *(func.sum(c[m]) for m in RECEIVED), cast(null(), Uuid()))
+             .where(c.item_code.is_not(None)).group_by(c.item_code))
+    out = []
+    for row in await session.execute(union_all(*_sides(facts, RECEIVED), items)):
+        if row.side != "i":
+            _apply(ledger, row, RECEIVED)
+        elif row.received:
+            out.append((row.a, row.b, int(row.received)))
+    out.sort(key=lambda x: (-x[2], x[0]))
+    return out
+
+
+def judged(w: Window) -> ColumnElement[bool]:
     """Clocks due in the week and judged: not void, and not frozen by a suspension that began
     before the deadline (a clock paused while already overdue stays overdue)."""
-    return and_(_between(SlaClock.due_at, w), SlaClock.outcome.is_distinct_from("void"),
+    return and_(between(SlaClock.due_at, w), SlaClock.outcome.is_distinct_from("void"),
                 or_(SlaClock.outcome.is_not(None), SlaClock.paused_at.is_(None),
                     SlaClock.paused_at > SlaClock.due_at))
 
 
-async def clocks_due(session: AsyncSession, w: Window, buckets: Buckets) -> None:
-    """签收及时率 and 按期办结率: clocks whose deadline fell in the week, met or not."""
-    query = (select(SlaClock.kind, SlaClock.unit_code.label("unit"),
-                    Incident.assigned_street_code.label("street_of_unit"), *PLACE,
-                    func.count().label("due"), _one(SlaClock.outcome == "met").label("met"))
-             .join(Incident, Incident.id == SlaClock.incident_id)
-             .where(_judged(w), w.scope)
-             .group_by(SlaClock.kind, SlaClock.unit_code, Incident.assigned_street_code, *PLACE))
-    for row in await session.execute(query):
-        t = tally_of(buckets, _key(row))
-        t.bump(f"{row.kind}_due", row.due)
-        t.bump(f"{row.kind}_met", row.met)
-    await _reattribute_missed(session, w, buckets)
+CLOCKS = ("sign_due", "sign_met", "resolve_due", "resolve_met")
 
 
-async def _reattribute_missed(session: AsyncSession, w: Window, buckets: Buckets) -> None:
-    """A deadline missed while unit A held the order stays A's after a return or redispatch
-    handed the clock on (退单不重置, 时间归属原单位): move it from the current holder to the
-    holder at the deadline, read from the first hand-over event after it."""
-    query = (select(SlaClock.id, SlaClock.kind, SlaClock.unit_code.label("unit"),
-                    Incident.assigned_street_code.label("street_of_unit"), *PLACE,
-                    AuditEvent.at, AuditEvent.changes)
-             .join(Incident, Incident.id == SlaClock.incident_id)
-             .join(AuditEvent, and_(AuditEvent.incident_id == SlaClock.incident_id,
-                                    AuditEvent.action.in_(HANDOVER),
-                                    AuditEvent.at > SlaClock.due_at))
-             .where(_judged(w), SlaClock.outcome.is_distinct_from("met"), w.scope)
-             .order_by(SlaClock.id, AuditEvent.at, AuditEvent.id))
-    seen: set[uuid.UUID] = set()
-    for row in await session.execute(query):
-        if row.id in seen:
-            continue
-        seen.add(row.id)
-        holder = holder_before(row.changes, row.unit, row.street_of_unit)
-        if holder is None:
-            continue
-        tally_of(buckets, _key(row)).bump(f"{row.kind}_due", -1)
-        tally_of(buckets, (*holder, *_key(row)[2:])).bump(f"{row.kind}_due")
+def _due_facts(w: Window, i: Any) -> tuple[Select[Any], Any, Any]:
+    met = SlaClock.outcome == "met"
+    sign, resolve = SlaClock.kind == "sign", SlaClock.kind == "resolve"
+    query = select(*_places(i, SlaClock.unit_code, i.assigned_street_code),
+                   _flag(sign).label("sign_due"), _flag(and_(sign, met)).label("sign_met"),
+                   _flag(resolve).label("resolve_due"),
+                   _flag(and_(resolve, met)).label("resolve_met")).where(judged(w))
+    return query, SlaClock, SlaClock.incident_id
 
 
-def holder_before(changes: dict[str, Any], unit: str | None,
-                  street_of_unit: str | None) -> tuple[str | None, str | None] | None:
-    """Who held the order just before a hand-over event, or None when it did not change hands."""
-    moved = changes.get("unit_code")
-    if not isinstance(moved, list) or len(moved) != 2 or moved[0] == unit:
-        return None
-    streets = changes.get("assigned_street_code")
-    street = streets[0] if isinstance(streets, list) and streets else street_of_unit
-    return moved[0], street
+async def clocks_due(session: AsyncSession, w: Window, ledger: Ledger) -> None:
+    """签收及时率 and 按期办结率: clocks whose deadline fell in the week, met or not, for the unit
+    on the clock (re-attributed afterwards: rounds.reattribute_missed)."""
+    await _aggregate(session, w, ledger, _due_facts, CLOCKS)
 
 
-def _event_unit() -> tuple[Any, Any]:
+def _event_unit(i: Any) -> tuple[Any, Any]:
     """The unit an event is about: the unit dispatched to, the unit that returned the order, or
     else the unit holding the order."""
     unit_json = AuditEvent.changes[("unit_code", 1)].as_string()
@@ -140,215 +221,111 @@ def _event_unit() -> tuple[Any, Any]:
     returned = AuditEvent.changes[("unit_code", 0)].as_string()
     returned_street = AuditEvent.changes[("assigned_street_code", 0)].as_string()
     dispatch = AuditEvent.action.in_(("incident.dispatched", "incident.redispatched"))
-    unit = case((dispatch, func.coalesce(unit_json, Incident.unit_code)),
+    unit = case((dispatch, func.coalesce(unit_json, i.unit_code)),
                 (AuditEvent.action == "incident.return_approved", returned),
-                else_=Incident.unit_code)
-    street = case((dispatch, func.coalesce(street_json, Incident.assigned_street_code)),
+                else_=i.unit_code)
+    street = case((dispatch, func.coalesce(street_json, i.assigned_street_code)),
                   (AuditEvent.action == "incident.return_approved", returned_street),
-                  else_=Incident.assigned_street_code)
+                  else_=i.assigned_street_code)
     return unit, street
 
 
-EVENTS = ("incident.dispatched", "incident.redispatched", "incident.return_approved",
-          "incident.resolved", "incident.verify_failed", "incident.reopened",
-          "incident.callback_recorded")
+EVENT_COUNTS = ("dispatches", "returns", "resolutions", "reworks", "rated", "cb_resolved",
+                "satisfied")
 
 
-async def events(session: AsyncSession, w: Window, buckets: Buckets) -> None:
-    """派单, 退单, 办结反馈, 返工, 回访: counted from the audit trail, by event time."""
-    unit, street = _event_unit()
+def _event_facts(w: Window, i: Any) -> tuple[Select[Any], Any, Any]:
     action, callback = AuditEvent.action, AuditEvent.action == "incident.callback_recorded"
     rework = or_(action.in_(("incident.verify_failed", "incident.reopened")),
                  and_(callback, AuditEvent.to_state.in_(REWORK_TO)))
-    query = (select(unit.label("unit"), street.label("street_of_unit"), *PLACE,
-                    _one(action.in_(("incident.dispatched", "incident.redispatched")))
+    resolved = AuditEvent.changes["resolved"].as_boolean().is_(True)
+    happy = AuditEvent.changes["satisfaction"].as_string().in_(HAPPY)
+    query = (select(*_places(i, *_event_unit(i)),
+                    _flag(action.in_(("incident.dispatched", "incident.redispatched")))
                     .label("dispatches"),
-                    _one(action == "incident.return_approved").label("returns"),
-                    _one(action == "incident.resolved").label("resolutions"),
-                    _one(rework).label("reworks"), _one(callback).label("rated"),
-                    _one(and_(callback, AuditEvent.changes["resolved"].as_boolean()
-                              .is_(True))).label("cb_resolved"),
-                    _one(and_(callback, AuditEvent.changes["satisfaction"].as_string()
-                              .in_(HAPPY))).label("satisfied"))
-             .join(Incident, Incident.id == AuditEvent.incident_id)
-             .where(_between(AuditEvent.at, w), action.in_(EVENTS), w.scope)
-             .group_by(unit, street, *PLACE))
-    for row in await session.execute(query):
-        t = tally_of(buckets, _key(row))
-        for name in ("dispatches", "returns", "resolutions", "reworks", "rated", "cb_resolved",
-                     "satisfied"):
-            t.bump(name, getattr(row, name))
+                    _flag(action == "incident.return_approved").label("returns"),
+                    _flag(action == "incident.resolved").label("resolutions"),
+                    _flag(rework).label("reworks"), _flag(callback).label("rated"),
+                    _flag(and_(callback, resolved)).label("cb_resolved"),
+                    _flag(and_(callback, happy)).label("satisfied"))
+             .where(between(AuditEvent.at, w), action.in_(EVENTS)))
+    return query, AuditEvent, AuditEvent.incident_id
 
 
-async def extensions(session: AsyncSession, w: Window, buckets: Buckets) -> None:
-    """延期: approved extension requests decided in the week, the asking unit's."""
-    query = (select(IncidentRequest.unit_code.label("unit"),
-                    Incident.assigned_street_code.label("street_of_unit"), *PLACE,
-                    func.count().label("n"))
-             .join(Incident, Incident.id == IncidentRequest.incident_id)
+async def events(session: AsyncSession, w: Window, ledger: Ledger) -> None:
+    """派单, 退单, 办结反馈, 返工, 回访: counted from the audit trail, by event time."""
+    await _aggregate(session, w, ledger, _event_facts, EVENT_COUNTS)
+
+
+def _extension_facts(w: Window, i: Any) -> tuple[Select[Any], Any, Any]:
+    query = (select(*_places(i, IncidentRequest.unit_code, i.assigned_street_code),
+                    literal_column("1").label("extensions"))
              .where(IncidentRequest.kind == "extension", IncidentRequest.state == "approved",
-                    _between(IncidentRequest.decided_at, w), w.scope)
-             .group_by(IncidentRequest.unit_code, Incident.assigned_street_code, *PLACE))
-    for row in await session.execute(query):
-        tally_of(buckets, _key(row)).extensions += row.n
+                    between(IncidentRequest.decided_at, w)))
+    return query, IncidentRequest, IncidentRequest.incident_id
 
 
-@dataclass(frozen=True, slots=True)
-class Finished:
-    """A resolve round completed in the week (办结), for handling time."""
-
-    key: Key
-    incident_id: uuid.UUID
-    basis: str
-    started_at: datetime
-    stopped_at: datetime
-    paused_minutes: float
+async def extensions(session: AsyncSession, w: Window, ledger: Ledger) -> None:
+    """延期: approved extension requests decided in the week, the asking unit's."""
+    await _aggregate(session, w, ledger, _extension_facts, ("extensions",))
 
 
-async def finished(session: AsyncSession, w: Window) -> list[Finished]:
-    query = (select(SlaClock.unit_code.label("unit"),
-                    Incident.assigned_street_code.label("street_of_unit"), *PLACE,
-                    SlaClock.incident_id, SlaClock.basis, SlaClock.started_at,
-                    SlaClock.stopped_at, SlaClock.paused_minutes)
-             .join(Incident, Incident.id == SlaClock.incident_id)
-             .where(SlaClock.kind == "resolve", _between(SlaClock.stopped_at, w),
-                    SlaClock.outcome.in_(("met", "missed")), w.scope))
-    return [Finished(_key(r), r.incident_id, r.basis, r.started_at, r.stopped_at,
-                     r.paused_minutes) for r in await session.execute(query)]
-
-
-async def suspensions(session: AsyncSession,
-                      incident_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[datetime]]:
-    """Suspension starts and resumptions per incident, in time order (for urgent clocks, whose
-    paused minutes are continuous, so the working time paused must be measured afresh)."""
-    if not incident_ids:
-        return {}
-    query = (select(AuditEvent.incident_id, AuditEvent.at)
-             .where(AuditEvent.incident_id.in_(incident_ids),
-                    AuditEvent.action.in_(("incident.suspension_approved", "incident.resumed")))
-             .order_by(AuditEvent.incident_id, AuditEvent.at, AuditEvent.id))
-    found: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    for row in await session.execute(query):
-        assert row.incident_id is not None
-        found[row.incident_id].append(row.at)
-    return found
-
+# -- single incidents -----------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
-class OpenRound:
-    """A resolve round still running at the cut (week end)."""
+class Known:
+    """What the review needs of one incident it may see."""
 
-    key: Key
-    incident_id: uuid.UUID
-    title: str
+    key: Key  # with the incident's own unit
+    title: str | None
     item_name: str | None
     state: str
-    basis: str
-    due_at: datetime
-    extended_minutes: float
-    paused_at: datetime | None
-    handed_over: dict[str, Any] | None  # changes of the first hand-over after the cut
 
 
-def _open_at(w: Window) -> ColumnElement[bool]:
-    return and_(SlaClock.kind == "resolve", SlaClock.started_at < w.cut,
-                or_(SlaClock.stopped_at.is_(None), SlaClock.stopped_at >= w.cut), w.scope)
+def title(i: Any) -> Any:
+    return func.substr(func.coalesce(i.title, i.text), 1, 60)
 
 
-async def open_at_cut(session: AsyncSession, w: Window) -> list[OpenRound]:
-    """Resolve rounds started before the cut and not stopped by it (voided or merged later still
-    count: at the week end they were open)."""
-    query = (select(SlaClock.id, SlaClock.unit_code.label("unit"),
-                    Incident.assigned_street_code.label("street_of_unit"), *PLACE,
-                    SlaClock.incident_id, func.coalesce(Incident.title, Incident.text)
-                    .label("title"), Incident.item_name, Incident.state, SlaClock.basis,
-                    SlaClock.due_at, SlaClock.extended_minutes, SlaClock.paused_at)
-             .join(Incident, Incident.id == SlaClock.incident_id).where(_open_at(w)))
-    rows = (await session.execute(query)).all()
-    moves: dict[uuid.UUID, dict[str, Any]] = {}
-    handovers = (select(SlaClock.id, AuditEvent.changes)
-                 .join(Incident, Incident.id == SlaClock.incident_id)
-                 .join(AuditEvent, and_(AuditEvent.incident_id == SlaClock.incident_id,
-                                        AuditEvent.action.in_(HANDOVER),
-                                        AuditEvent.at >= w.cut))
-                 .where(_open_at(w)).order_by(SlaClock.id, AuditEvent.at, AuditEvent.id))
-    for clock_id, changes in await session.execute(handovers):
-        moves.setdefault(clock_id, changes)
-    return [OpenRound(_key(r), r.incident_id, r.title[:60], r.item_name, r.state, r.basis,
-                      r.due_at, r.extended_minutes, r.paused_at, moves.get(r.id))
-            for r in rows]
-
-
-async def extensions_after(session: AsyncSession, ids: Sequence[uuid.UUID],
-                           moment: datetime) -> dict[uuid.UUID, float]:
-    """Hours of extensions approved at or after `moment`: the deadline at `moment` lacked them."""
-    found: dict[uuid.UUID, float] = defaultdict(float)
-    for chunk in _chunks(ids):
-        query = (select(IncidentRequest.incident_id, IncidentRequest.hours)
-                 .where(IncidentRequest.incident_id.in_(chunk),
-                        IncidentRequest.kind == "extension", IncidentRequest.state == "approved",
-                        IncidentRequest.decided_at >= moment))
-        for row in await session.execute(query):
-            found[row.incident_id] += row.hours or 0.0
+async def incidents(session: AsyncSession, w: Window,
+                    ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Known]:
+    """The incidents among `ids` in the reviewed part of the district, by primary key."""
+    found: dict[uuid.UUID, Known] = {}
+    for chunk in chunks(sorted(set(ids))):
+        query = (select(Incident.id, *_places(Incident, Incident.unit_code,
+                                              Incident.assigned_street_code),
+                        title(Incident).label("title"), Incident.item_name, Incident.state)
+                 .where(Incident.id.in_(chunk), w.clause(Incident)))
+        for r in await session.execute(query):
+            found[r.id] = Known((r.unit, r.street_of_unit, r.street_code, r.community_code,
+                                 r.grid_code), r.title, r.item_name, r.state)
     return found
 
 
-def _chunks(ids: Sequence[uuid.UUID], size: int = 500) -> list[Sequence[uuid.UUID]]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
-
-
-@dataclass(frozen=True, slots=True)
-class Repeat:
-    key: Key  # the closing unit, the new incident's place
-    incident_id: uuid.UUID
-    created_at: datetime
-    closed_at: datetime
-
-
-async def repeat_pairs(session: AsyncSession, w: Window, earliest_closure: datetime
-                       ) -> list[Repeat]:
-    """Incidents created in the week paired with earlier closures of the same item in the same
-    grid since `earliest_closure`; the caller keeps pairs within the window (no interval
-    arithmetic in SQL)."""
-    old = aliased(Incident, name="old")
-    query = (select(old.unit_code.label("unit"), old.assigned_street_code.label("street_of_unit"),
-                    *PLACE, Incident.id, Incident.created_at, old.closed_at)
-             .join(old, and_(old.item_code == Incident.item_code,
-                             old.grid_code == Incident.grid_code, old.id != Incident.id))
-             .where(_between(Incident.created_at, w),
-                    Incident.state.not_in(("merged", "voided")),
-                    old.closed_at >= earliest_closure, old.closed_at < Incident.created_at,
-                    w.scope)
-             .order_by(Incident.id, old.closed_at.desc()))
-    return [Repeat(_key(r), r.id, r.created_at, r.closed_at)
-            for r in await session.execute(query)]
-
-
-async def counts_by(session: AsyncSession, w: Window, column: Any,
-                    label: Any = None) -> list[tuple[str, str | None, int]]:
-    """Received incidents per item or per grid (hotspots), most first."""
-    name = label if label is not None else literal(None)
-    query = (select(column, func.max(name), func.count())
-             .where(_between(Incident.created_at, w), column.is_not(None),
-                    Incident.state.not_in(("merged", "voided")), w.scope)
-             .group_by(column).order_by(func.count().desc(), column))
-    return [(r[0], r[1], r[2]) for r in await session.execute(query)]
+async def item_counts(session: AsyncSession, w: Window) -> dict[str, int]:
+    """Received incidents per item (the previous week, for rising items)."""
+    query = (select(Incident.item_code, func.count())
+             .where(between(Incident.created_at, w), Incident.item_code.is_not(None),
+                    Incident.state.not_in(GONE), w.clause(Incident))
+             .group_by(Incident.item_code))
+    return {code: n for code, n in await session.execute(query) if code is not None}
 
 
 async def district_trend(session: AsyncSession, w: Window) -> dict[str, int]:
     """The few district-wide counts drawn as the eight-week trend (no attribution needed)."""
     rec = await session.scalar(select(func.count()).select_from(Incident).where(
-        _between(Incident.created_at, w), Incident.state.not_in(("merged", "voided")), w.scope))
-    clocks = (await session.execute(
-        select(SlaClock.kind, func.count(), _one(SlaClock.outcome == "met"))
-        .join(Incident, Incident.id == SlaClock.incident_id)
-        .where(_judged(w), w.scope).group_by(SlaClock.kind))).all()
-    callbacks = (await session.execute(
-        select(func.count(), _one(AuditEvent.changes["satisfaction"].as_string().in_(HAPPY)))
-        .join(Incident, Incident.id == AuditEvent.incident_id)
-        .where(_between(AuditEvent.at, w), AuditEvent.action == "incident.callback_recorded",
-               w.scope))).one()
-    out = {"received": rec or 0, "rated": callbacks[0] or 0, "satisfied": callbacks[1] or 0}
-    for kind, due, met in clocks:
+        between(Incident.created_at, w), Incident.state.not_in(GONE), w.clause(Incident)))
+    clocks = select(SlaClock.kind, func.count(), func.sum(_flag(SlaClock.outcome == "met")))
+    callbacks = select(func.count(), func.sum(_flag(
+        AuditEvent.changes["satisfaction"].as_string().in_(HAPPY)))).select_from(AuditEvent)
+    if not w.everything:  # the incident only decides what the actor may see
+        clocks = clocks.join(Incident, Incident.id == SlaClock.incident_id)
+        callbacks = callbacks.join(Incident, Incident.id == AuditEvent.incident_id)
+    clock_rows = (await session.execute(clocks.where(judged(w), w.clause(Incident))
+                                        .group_by(SlaClock.kind))).all()
+    rated = (await session.execute(callbacks.where(
+        between(AuditEvent.at, w), AuditEvent.action == "incident.callback_recorded",
+        w.clause(Incident)))).one()
+    out = {"received": rec or 0, "rated": rated[0] or 0, "satisfied": rated[1] or 0}
+    for kind, due, met in clock_rows:
         out[f"{kind}_due"], out[f"{kind}_met"] = due, met or 0
     return out

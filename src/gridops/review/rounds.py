@@ -1,0 +1,303 @@
+"""The figures that need per-row logic: resolve rounds finished in the week (handling time) or
+open at its end (overdue, 逾期清零), deadlines missed before a hand-over, repeat complaints.
+All resolve rounds of both kinds come from one read of `sla_clock`."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, case, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from gridops.audit.models import AuditEvent
+from gridops.clock import working
+from gridops.clock.calendar import MINUTE, WorkingCalendar
+from gridops.clock.models import SlaClock
+from gridops.incidents.models import Incident, IncidentRequest
+from gridops.review import queries as q
+from gridops.review.ledger import Key, Ledger, unit_key
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueItem:
+    """An order open past its resolve deadline at week end (逾期清零), with what covers it."""
+
+    incident_id: uuid.UUID
+    title: str
+    item_name: str | None
+    state: str
+    unit: str
+    unit_name: str
+    grid_code: str | None
+    deadline: datetime  # the deadline in force at week end
+    overdue_hours: float  # past the original deadline, at week end, on the clock's basis
+    covered_by: str | None  # "extension" (an approved extension moved the deadline) or None
+    extended_hours: float
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    """A resolve round stopped in the week, met or missed (办结), for handling time."""
+
+    key: Key  # with the clock's unit
+    incident_id: uuid.UUID
+    basis: str
+    started_at: datetime
+    stopped_at: datetime
+    paused_minutes: float
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A resolve round open at the cut."""
+
+    key: Key  # with the clock's unit
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    basis: str
+    due_at: datetime
+    extended_minutes: float
+    paused_at: datetime | None
+    title: str
+    item_name: str | None
+    state: str
+
+
+def _running(w: q.Window) -> Any:
+    return and_(SlaClock.started_at < w.cut,
+                or_(SlaClock.stopped_at.is_(None), SlaClock.stopped_at >= w.cut))
+
+
+async def resolve_rounds(session: AsyncSession, w: q.Window
+                         ) -> tuple[list[Finished], list[Running]]:
+    """Resolve rounds stopped (met or missed) in the week, and rounds started before the cut and
+    not stopped by it (voided or merged later still count: at the week end they were open)."""
+    i = aliased(Incident, name="i")
+    done = and_(q.between(SlaClock.stopped_at, w), SlaClock.outcome.in_(("met", "missed")))
+    running = _running(w)
+
+    def when_open(column: Any, is_open: bool = True) -> Any:  # the other kind's columns: NULL
+        return case((running if is_open else ~running, column))
+
+    query = (select(case((running, 1), else_=0), SlaClock.incident_id, SlaClock.unit_code,
+                    SlaClock.basis, SlaClock.paused_minutes, when_open(SlaClock.started_at, False),
+                    when_open(SlaClock.stopped_at, False), when_open(SlaClock.id),
+                    when_open(SlaClock.due_at), SlaClock.extended_minutes,
+                    when_open(SlaClock.paused_at), case((i.id.is_(None), 0), else_=1),
+                    i.assigned_street_code, i.street_code, i.community_code, i.grid_code,
+                    when_open(q.title(i)), when_open(i.item_name), when_open(i.state))
+             .outerjoin_from(SlaClock, i, q.recent(i, SlaClock.incident_id, w))
+             .where(SlaClock.kind == "resolve", or_(done, running),
+                    or_(i.id.is_(None), w.clause(i))))
+    # Core and positional: tens of thousands of rows, and the ORM's per-row work (and reading
+    # columns by name) would double the time of the whole review.
+    rows = (await (await session.connection()).execute(query)).all()
+    known = await q.incidents(session, w, [r[1] for r in rows if not r[11]])
+    finished, still = [], []
+    for r in rows:
+        found = q.Known((r[2], *r[12:16]), r[16], r[17], r[18]) if r[11] else known.get(r[1])
+        if found is None:
+            continue  # not in the reviewed part of the district
+        key: Key = (r[2], *found.key[1:])
+        if r[0]:
+            still.append(Running(key, r[7], r[1], r[3], r[8], r[9], r[10], found.title or "",
+                                 found.item_name, found.state or ""))
+        else:
+            finished.append(Finished(key, r[1], r[3], r[5], r[6], r[4]))
+    return finished, still
+
+
+class WorkingClock:
+    """`working.working_ordinal` with the per-day part remembered: a week's rounds start and
+    stop on a few dozen days, so the day's offset is computed once per day, not per moment."""
+
+    def __init__(self, cal: WorkingCalendar) -> None:
+        self.cal = cal
+        self._days: dict[date, tuple[int, bool]] = {}
+
+    def ordinal(self, moment: datetime) -> int:
+        local = self.cal.local(moment)
+        day = local.date()
+        known = self._days.get(day)
+        if known is None:
+            base = self.cal.workdays_before(day) * self.cal.minutes_per_day * MINUTE
+            known = self._days[day] = (base, self.cal.is_workday(day))
+        if not known[1]:
+            return known[0]
+        wall = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
+        return known[0] + self.cal.worked_by(wall + local.microsecond)
+
+    def minutes(self, a: datetime, b: datetime) -> float:
+        return (self.ordinal(b) - self.ordinal(a)) / MINUTE
+
+
+async def _suspensions(session: AsyncSession,
+                       incident_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, list[datetime]]:
+    """Suspension starts and resumptions per incident, in time order (for urgent clocks, whose
+    paused minutes are continuous, so the working time paused must be measured afresh)."""
+    found: dict[uuid.UUID, list[datetime]] = defaultdict(list)
+    for chunk in q.chunks(sorted(set(incident_ids))):
+        query = (select(AuditEvent.incident_id, AuditEvent.at)
+                 .where(AuditEvent.incident_id.in_(chunk), AuditEvent.action.in_(
+                     ("incident.suspension_approved", "incident.resumed")))
+                 .order_by(AuditEvent.incident_id, AuditEvent.at, AuditEvent.id))
+        for incident_id, at in await session.execute(query):
+            if incident_id is not None:
+                found[incident_id].append(at)
+    return found
+
+
+async def handling(session: AsyncSession, ledger: Ledger, finished: list[Finished],
+                   clock: WorkingClock) -> None:
+    """办理时长: working hours from the round's start to its resolution, suspensions excluded."""
+    urgent_paused = [r.incident_id for r in finished if r.basis != "working" and r.paused_minutes]
+    pauses = await _suspensions(session, urgent_paused)
+    for r in finished:
+        minutes = clock.minutes(r.started_at, r.stopped_at)
+        if r.basis == "working":
+            minutes -= r.paused_minutes
+        else:
+            marks = pauses.get(r.incident_id, [])
+            for begin, end in zip(marks[0::2], marks[1::2], strict=False):
+                a, b = max(begin, r.started_at), min(end, r.stopped_at)
+                if b > a:
+                    minutes -= clock.minutes(a, b)
+        ledger.handled(r.key, max(0.0, minutes) / 60)
+
+
+def holder_before(changes: dict[str, Any], unit: str | None,
+                  street_of_unit: str | None) -> tuple[str | None, str | None] | None:
+    """Who held the order just before a hand-over event, or None when it did not change hands."""
+    moved = changes.get("unit_code")
+    if not isinstance(moved, list) or len(moved) != 2 or moved[0] == unit:
+        return None
+    streets = changes.get("assigned_street_code")
+    street = streets[0] if isinstance(streets, list) and streets else street_of_unit
+    return moved[0], street
+
+
+async def reattribute_missed(session: AsyncSession, w: q.Window, ledger: Ledger) -> None:
+    """A deadline missed while unit A held the order stays A's after a return or redispatch
+    handed the clock on (退单不重置, 时间归属原单位): move it from the current holder to the
+    holder at the deadline, read from the first hand-over event after it."""
+    query = (select(SlaClock.id, SlaClock.kind, SlaClock.unit_code, SlaClock.incident_id,
+                    AuditEvent.changes)
+             .join(AuditEvent, and_(AuditEvent.incident_id == SlaClock.incident_id,
+                                    AuditEvent.action.in_(q.HANDOVER),
+                                    AuditEvent.at > SlaClock.due_at,
+                                    AuditEvent.at > w.start))  # implied; lets `at` be ranged
+             .where(q.judged(w), SlaClock.outcome.is_distinct_from("met"))
+             .order_by(SlaClock.id, AuditEvent.at, AuditEvent.id))
+    first: dict[uuid.UUID, Any] = {}
+    for row in await session.execute(query):
+        first.setdefault(row.id, row)
+    known = await q.incidents(session, w, [r.incident_id for r in first.values()])
+    for row in first.values():
+        if row.incident_id not in known:
+            continue
+        key: Key = (row.unit_code, *known[row.incident_id].key[1:])
+        holder = holder_before(row.changes, key[0], key[1])
+        if holder is not None:
+            ledger.bump(key, f"{row.kind}_due", -1)
+            ledger.bump((*holder, *key[2:]), f"{row.kind}_due")
+
+
+async def _handed_over_after_cut(session: AsyncSession,
+                                 w: q.Window) -> dict[uuid.UUID, dict[str, Any]]:
+    """Per open round: the changes of the first hand-over after the cut."""
+    query = (select(SlaClock.id, AuditEvent.changes)
+             .join(AuditEvent, and_(AuditEvent.incident_id == SlaClock.incident_id,
+                                    AuditEvent.action.in_(q.HANDOVER),
+                                    AuditEvent.at >= w.cut))
+             .where(SlaClock.kind == "resolve", _running(w))
+             .order_by(SlaClock.id, AuditEvent.at, AuditEvent.id))
+    moves: dict[uuid.UUID, dict[str, Any]] = {}
+    for clock_id, changes in await session.execute(query):
+        moves.setdefault(clock_id, changes)
+    return moves
+
+
+async def _extensions_after(session: AsyncSession, ids: Sequence[uuid.UUID],
+                            moment: datetime) -> dict[uuid.UUID, float]:
+    """Hours of extensions approved at or after `moment`: the deadline at `moment` lacked them."""
+    found: dict[uuid.UUID, float] = defaultdict(float)
+    for chunk in q.chunks(sorted(set(ids))):
+        query = (select(IncidentRequest.incident_id, IncidentRequest.hours)
+                 .where(IncidentRequest.incident_id.in_(chunk),
+                        IncidentRequest.kind == "extension", IncidentRequest.state == "approved",
+                        IncidentRequest.decided_at >= moment))
+        for incident_id, hours in await session.execute(query):
+            found[incident_id] += hours or 0.0
+    return found
+
+
+async def open_rounds(session: AsyncSession, w: q.Window, ledger: Ledger,
+                      running: list[Running], cal: WorkingCalendar,
+                      names: dict[str, str]) -> list[OverdueItem]:
+    """Rounds open at the cut, for the holder at the cut; those past the deadline in force then
+    are overdue, or listed as covered when only an approved extension keeps them in time."""
+    moves = await _handed_over_after_cut(session, w) if running else {}
+    later = await _extensions_after(session, [r.incident_id for r in running
+                                              if r.extended_minutes], w.cut)
+    overdue = []
+    for r in running:
+        key = r.key
+        holder = holder_before(moves.get(r.id, {}), key[0], key[1])
+        if holder is not None:
+            key = (*holder, *key[2:])
+        ledger.bump(key, "open_end")
+        basis: working.Basis = "continuous" if r.basis == "continuous" else "working"
+        # A clock frozen by a suspension before the week end is judged at the moment it froze.
+        reference = r.paused_at if r.paused_at is not None and r.paused_at <= w.cut else w.cut
+        at_cut = r.due_at
+        if later.get(r.incident_id):
+            at_cut = working.add(basis, r.due_at, -later[r.incident_id] * 60, cal)
+        original = working.add(basis, r.due_at, -r.extended_minutes, cal) \
+            if r.extended_minutes else r.due_at
+        if at_cut < reference:
+            ledger.bump(key, "overdue_open")
+            covered = None
+        elif original < reference:
+            ledger.bump(key, "covered")
+            covered = "extension"
+        else:
+            continue
+        unit = unit_key(*key[:3])
+        overdue.append(OverdueItem(
+            r.incident_id, r.title, r.item_name, r.state, unit,
+            names.get(unit, unit), key[4], at_cut,
+            working.between(basis, original, reference, cal) / 60, covered,
+            (r.extended_minutes / 60) - later.get(r.incident_id, 0.0)))
+    return overdue
+
+
+async def repeats(session: AsyncSession, w: q.Window, ledger: Ledger,
+                  window_hours: float) -> None:
+    """重复诉求 (假闭环): a new incident of the same item in the same grid within the window after
+    an earlier one closed; counted once, against the unit that closed the latest such one."""
+    span = timedelta(hours=window_hours)
+    old = aliased(Incident, name="old")
+    # Both sides are ranges (created in the week, closed from the window before it to the cut),
+    # so they are read once and matched by item and grid, not probed per new incident.
+    query = (select(old.unit_code, old.assigned_street_code, Incident.street_code,
+                    Incident.community_code, Incident.grid_code, Incident.id,
+                    Incident.created_at, old.closed_at)
+             .join(old, and_(old.item_code == Incident.item_code,
+                             old.grid_code == Incident.grid_code, old.id != Incident.id))
+             .where(q.between(Incident.created_at, w), Incident.state.not_in(q.GONE),
+                    old.closed_at >= w.start - span, old.closed_at < w.cut,
+                    old.closed_at < Incident.created_at, w.clause(Incident))
+             .order_by(Incident.id, old.closed_at.desc()))
+    seen: set[uuid.UUID] = set()
+    for r in await session.execute(query):
+        if r.id in seen or r.created_at - r.closed_at > span:
+            continue
+        seen.add(r.id)
+        ledger.bump((r.unit_code, r.assigned_street_code, r.street_code, r.community_code,
+                     r.grid_code), "repeats")
