@@ -30,6 +30,9 @@ class SlaClock(Base):
         Index("ix_sla_clock_sweep_escalation", "escalation_level", "due_at", "id",
               postgresql_where=text(_ESCALATING), sqlite_where=text(_ESCALATING)),
         Index("ix_sla_clock_incident_kind", "incident_id", "kind", "round"),
+        # The weekly review: deadlines that fell in a week; rounds stopped in it or open at its end.
+        Index("ix_sla_clock_due_at", "due_at"),
+        Index("ix_sla_clock_kind_stopped", "kind", "stopped_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

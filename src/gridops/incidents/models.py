@@ -108,7 +108,11 @@ class IncidentRequest(Base):
     """A request a dispatcher decides: return (退单), extension (延期), suspension (挂起)."""
 
     __tablename__ = "incident_request"
-    __table_args__ = (Index("ix_incident_request_kind_state", "kind", "state"),)
+    __table_args__ = (
+        Index("ix_incident_request_kind_state", "kind", "state"),
+        # The weekly review: extensions approved in a week.
+        Index("ix_incident_request_kind_decided", "kind", "decided_at"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     incident_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("incident.id"), index=True)
