@@ -89,8 +89,23 @@ async def record_many(session: AsyncSession, entries: Sequence[Entry], *, actor:
     key is the backstop. Returns the number of events written."""
     if not entries:
         return 0
-    at = at.astimezone(UTC)
     heads = await _heads(session, {stream_of(e.incident_id) for e in entries})
+    return await _append(session, entries, heads, actor=actor, at=at)
+
+
+async def record_first(session: AsyncSession, entries: Sequence[Entry], *, actor: Actor,
+                       at: datetime) -> int:
+    """`record_many` for chains known to be empty (the events of an incident being created in
+    this transaction): no head is looked up, one INSERT. Hashed as `record` does; the
+    (stream, seq) unique key refuses a chain that was not empty after all."""
+    if not entries:
+        return 0
+    return await _append(session, entries, {}, actor=actor, at=at)
+
+
+async def _append(session: AsyncSession, entries: Sequence[Entry],
+                  heads: dict[str, tuple[int, str]], *, actor: Actor, at: datetime) -> int:
+    at = at.astimezone(UTC)
     role, unit, subject = actor.role.value, _actor_unit(actor), actor.subject
     rows: list[dict[str, Any]] = []
     for entry in entries:

@@ -38,8 +38,9 @@ Creator = Annotated[Actor, Depends(allow(Role.grid_worker, Role.dispatcher))]
 Reader = Annotated[Actor, Depends(allow(*ANY_ROLE))]
 
 
-def _storage(request: Request) -> storage.Storage:
+async def _storage(request: Request) -> storage.Storage:
     # One store per app; a deployment can put another implementation on app.state.storage.
+    # async: a plain def dependency would cost a thread-pool hop per request.
     store: storage.Storage | None = getattr(request.app.state, "storage", None)
     if store is None:
         settings: Settings = request.app.state.settings
@@ -112,10 +113,14 @@ async def _read_intake(request: Request, settings: Settings,
         raise _validation(exc, "body") from None
 
 
+def _created_headers(request: Request, incident_id: str, version: int) -> dict[str, str]:
+    return {"Location": str(request.url_for("get_incident", incident_id=incident_id)),
+            "ETag": f'"{version}"'}
+
+
 def _created(request: Request, body: dict[str, Any], status_code: int,
              replayed: bool = False) -> JSONResponse:
-    headers = {"Location": str(request.url_for("get_incident", incident_id=body["id"])),
-               "ETag": f'"{body["version"]}"'}
+    headers = _created_headers(request, body["id"], body["version"])
     if replayed:
         headers["Idempotent-Replayed"] = "true"
     return JSONResponse(body, status_code=status_code, headers=headers)
@@ -145,14 +150,18 @@ async def receive_incident(
         if claim.replay:
             return _created(request, claim.response, claim.status_code, replayed=True)
     channel = data.channel or ("grid_app" if actor.role is Role.grid_worker else "walk_in")
-    incident = await intake.receive(session, data, actor=actor, now=now, cal=cal,
-                                    settings=settings, channel=channel, photos=uploads,
-                                    store=store)
-    out = await queries.view(session, incident, actor=actor, now=now, cal=cal,
+    received = await intake.receive_full(session, data, actor=actor, now=now, cal=cal,
+                                         settings=settings, channel=channel, photos=uploads,
+                                         store=store)
+    out = queries.fresh_view(received.incident, received.clocks, received.attachments,
+                             actor=actor, now=now, cal=cal,
                              due_soon_share=settings.sla.due_soon_share)
+    if claim is None:
+        # Serialised once, by pydantic, straight to bytes.
+        return Response(out.model_dump_json(), status_code=201, media_type="application/json",
+                        headers=_created_headers(request, str(out.id), out.version))
     body = out.model_dump(mode="json")
-    if claim is not None:
-        await idempotency.complete(session, claim, 201, body)
+    await idempotency.complete(session, claim, 201, body)
     return _created(request, body, 201)
 
 

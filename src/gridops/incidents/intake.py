@@ -10,6 +10,7 @@ every dispatch, automatic or by hand, is one event of the same name.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.audit import service as audit
 from gridops.auth.actor import Actor, Role
-from gridops.clock import service as clock
+from gridops.clock import policy
 from gridops.clock.calendar import WorkingCalendar
 from gridops.clock.models import SlaClock
 from gridops.errors import Conflict, Forbidden, Invalid
 from gridops.incidents import duplicates, storage
-from gridops.incidents.models import Incident
+from gridops.incidents.models import Attachment, Incident
 from gridops.incidents.schemas import IncidentIn
 from gridops.outbox import service as outbox
 from gridops.places import service as places
@@ -36,6 +37,7 @@ from gridops.routing.rules import Decision, Hints
 from gridops.settings import Settings
 
 HOTLINE = "hotline_12345"
+_CLOCK_FIELDS = tuple(f.name for f in dataclasses.fields(policy.ClockState))
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,12 +124,37 @@ def _routed_text(data: IncidentIn) -> str:
     return "。".join(t for t in (data.title, data.text) if t)
 
 
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A new incident with the rows written beside it, so its view needs no reload."""
+
+    incident: Incident
+    clocks: list[SlaClock]
+    attachments: list[Attachment]
+
+
 async def receive(session: AsyncSession, data: IncidentIn, *, actor: Actor, now: datetime,
                   cal: WorkingCalendar, settings: Settings, channel: str,
                   external_id: str | None = None, external_version: int | None = None,
                   photos: Sequence[storage.Upload] = (),
                   store: storage.Storage | None = None) -> Incident:
     """Create, place, route and (when sure) dispatch one incident; flush, never commit."""
+    received = await receive_full(session, data, actor=actor, now=now, cal=cal,
+                                  settings=settings, channel=channel, external_id=external_id,
+                                  external_version=external_version, photos=photos, store=store)
+    return received.incident
+
+
+async def receive_full(session: AsyncSession, data: IncidentIn, *, actor: Actor,
+                       now: datetime, cal: WorkingCalendar, settings: Settings, channel: str,
+                       external_id: str | None = None, external_version: int | None = None,
+                       photos: Sequence[storage.Upload] = (),
+                       store: storage.Storage | None = None) -> Received:
+    """`receive`, also handing back the clocks and attachments it wrote.
+
+    Round trips are the cost of a create, so the writes are batched: both clocks in one
+    INSERT, both audit events in one INSERT (a new incident's chain is empty).
+    """
     if data.resolved_on_spot and actor.role is not Role.grid_worker:
         raise _invalid("resolved_on_spot", "only a grid worker reports 就地解决")
     await _check_external(session, channel, external_id)
@@ -136,10 +163,58 @@ async def receive(session: AsyncSession, data: IncidentIn, *, actor: Actor, now:
                   item_code_hint=data.item_code_hint, category=data.category)
     decision = await routing.decide(session, _routed_text(data), hints,
                                     settings.routing.triage_threshold)
+    incident = _new_incident(data, decision, place, actor=actor, now=now, channel=channel,
+                             external_id=external_id, external_version=external_version)
+    incident.possible_duplicates = [str(i) for i in await duplicates.find(
+        session, item_code=incident.item_code, lat=incident.lat, lon=incident.lon,
+        phone=incident.reporter_phone, now=now, settings=settings.duplicates)]
+    routed = not data.resolved_on_spot and not decision.needs_triage
+    if data.resolved_on_spot:
+        incident.state, incident.resolved_at = "resolved", now
+        incident.resolution_text = data.text
+        # The grid fixed it, not the unit the item would go to: no unit is credited or blamed.
+        incident.unit_code = incident.assigned_street_code = None
+    elif routed:
+        # Inserted in its final state, so a new incident starts at version 1.
+        incident.state, incident.dispatched_at = "dispatched", now
+    session.add(incident)
+    # Its own flush first: without relationship()s the unit of work does not order the INSERTs
+    # by foreign key.
+    await session.flush()
+    clocks = _start_clocks(incident, decision, now=now, cal=cal, settings=settings) \
+        if routed else []
+    session.add_all(clocks)
+    rows: list[Attachment] = []
+    if photos:
+        if store is None:
+            raise RuntimeError("photos given without a storage")
+        rows = await storage.save(session, store, incident, photos, purpose="report",
+                                  actor=actor, now=now)
+    else:
+        await session.flush()
+    entries = [audit.Entry(
+        incident.id, "incident.received",
+        to_state="resolved" if data.resolved_on_spot else "triage",
+        note="就地解决" if data.resolved_on_spot else None,
+        changes={"channel": channel, "external_id": external_id, "place": place.as_dict(),
+                 "decision": incident.routing, "urgency": incident.urgency,
+                 "possible_duplicates": incident.possible_duplicates,
+                 "attachments": storage.described(rows)})]
+    if routed:
+        entries.append(_dispatched(incident, clocks[-1]))
+    await audit.record_first(session, entries, actor=actor, at=now)
+    if routed and incident.channel == HOTLINE:
+        await _notify_hotline(session, incident, clocks[-1], now=now)
+    return Received(incident, clocks, rows)
+
+
+def _new_incident(data: IncidentIn, decision: Decision, place: Place, *, actor: Actor,
+                  now: datetime, channel: str, external_id: str | None,
+                  external_version: int | None) -> Incident:
     item = decision.item
     reporter = data.reporter
     location = data.location
-    incident = Incident(
+    return Incident(
         id=uuid.uuid4(), channel=channel, external_id=external_id,
         external_version=external_version, title=data.title, text=data.text,
         address=data.address, lat=location.lat if location else None,
@@ -157,40 +232,11 @@ async def receive(session: AsyncSession, data: IncidentIn, *, actor: Actor, now:
         reporter_phone=reporter.phone if reporter else None,
         reporter_confidential=reporter.confidential if reporter else False,
         created_by=actor.subject, resolved_on_spot=data.resolved_on_spot,
-        created_at=now, updated_at=now,
+        created_at=now, updated_at=now, version=1, prior_state=None, rework_count=0,
+        return_count=0, extension_count=0, merged_into_id=None, accepted_at=None,
+        closed_at=None, resolved_at=None, dispatched_at=None, resolution_text=None,
+        callback_resolved=None, callback_satisfaction=None, callback_comment=None,
     )
-    incident.possible_duplicates = [str(i) for i in await duplicates.find(
-        session, item_code=incident.item_code, lat=incident.lat, lon=incident.lon,
-        phone=incident.reporter_phone, now=now, settings=settings.duplicates)]
-    routed = not data.resolved_on_spot and not decision.needs_triage
-    if data.resolved_on_spot:
-        incident.state, incident.resolved_at = "resolved", now
-        incident.resolution_text = data.text
-        # The grid fixed it, not the unit the item would go to: no unit is credited or blamed.
-        incident.unit_code = incident.assigned_street_code = None
-    elif routed:
-        # Inserted in its final state, so a new incident starts at version 1.
-        incident.state, incident.dispatched_at = "dispatched", now
-    session.add(incident)
-    await session.flush()
-    rows = []
-    if photos:
-        if store is None:
-            raise RuntimeError("photos given without a storage")
-        rows = await storage.save(session, store, incident, photos, purpose="report",
-                                  actor=actor, now=now)
-    await audit.record(
-        session, "incident.received", actor=actor, at=now, incident=incident,
-        to_state="resolved" if data.resolved_on_spot else "triage",
-        note="就地解决" if data.resolved_on_spot else None,
-        changes={"channel": channel, "external_id": external_id, "place": place.as_dict(),
-                 "decision": incident.routing, "urgency": incident.urgency,
-                 "possible_duplicates": incident.possible_duplicates,
-                 "attachments": storage.described(rows)})
-    if routed:
-        await _dispatch(session, incident, decision, actor=actor, now=now, cal=cal,
-                        settings=settings)
-    return incident
 
 
 def _urgency(data: IncidentIn, decision: Decision) -> str:
@@ -200,26 +246,31 @@ def _urgency(data: IncidentIn, decision: Decision) -> str:
         else "normal"
 
 
-async def _dispatch(session: AsyncSession, incident: Incident, decision: Decision, *,
-                    actor: Actor, now: datetime, cal: WorkingCalendar,
-                    settings: Settings) -> None:
-    """The router's dispatch: both deadlines start now, from the item standard."""
+def _start_clocks(incident: Incident, decision: Decision, *, now: datetime,
+                  cal: WorkingCalendar, settings: Settings) -> list[SlaClock]:
+    """The router's dispatch: both deadlines start now, from the item standard. What
+    `clock.start` does for round 1, without its look-ups: a new incident has no clocks yet."""
     assert decision.item is not None
     urgent = incident.urgency == "urgent"
-    share = settings.sla.due_soon_share
-    await clock.start(session, incident, kind="sign", item=decision.item, urgent=urgent, now=now,
-                      cal=cal, due_soon_share=share)
-    resolve = await clock.start(session, incident, kind="resolve", item=decision.item,
-                                urgent=urgent, now=now, cal=cal, due_soon_share=share)
-    await audit.record(
-        session, "incident.dispatched", actor=actor, at=now, incident=incident,
-        from_state="triage", to_state="dispatched", note="自动派单 (router)",
+    clocks = []
+    for kind in ("sign", "resolve"):
+        basis, minutes = policy.limit_for(decision.item, kind, urgent=urgent)
+        state = policy.start(kind, basis=basis, limit_minutes=minutes, now=now, cal=cal,
+                             due_soon_share=settings.sla.due_soon_share,
+                             unit_code=incident.unit_code)
+        clocks.append(SlaClock(id=uuid.uuid4(), incident_id=incident.id,
+                               **{name: getattr(state, name) for name in _CLOCK_FIELDS}))
+    return clocks
+
+
+def _dispatched(incident: Incident, resolve: SlaClock) -> audit.Entry:
+    return audit.Entry(
+        incident.id, "incident.dispatched", from_state="triage", to_state="dispatched",
+        note="自动派单 (router)",
         changes={"unit_code": [None, incident.unit_code],
                  "assigned_street_code": [None, incident.assigned_street_code],
                  "item_code": [None, incident.item_code], "by": "router",
                  "resolve_due_at": resolve.due_at.isoformat()})
-    if incident.channel == HOTLINE:
-        await _notify_hotline(session, incident, resolve, now=now)
 
 
 async def _notify_hotline(session: AsyncSession, incident: Incident, resolve: SlaClock, *,

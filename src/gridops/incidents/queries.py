@@ -70,6 +70,19 @@ async def view(session: AsyncSession, incident: Incident, *, actor: Actor, now: 
                         due_soon_share=due_soon_share))[0]
 
 
+def fresh_view(incident: Incident, clocks: Sequence[SlaClock],
+               attachments: Sequence[Attachment], *, actor: Actor, now: datetime,
+               cal: WorkingCalendar, due_soon_share: float) -> IncidentOut:
+    """`view` of an incident written in this transaction, from the rows in hand: no reload.
+    Same order and filter as `views`: voided clocks left out, sign before resolve, by round."""
+    shown = sorted((c for c in clocks if c.outcome != "void"), key=lambda c: c.round)
+    shown.sort(key=lambda c: c.kind, reverse=True)
+    files = sorted(attachments, key=lambda a: (a.created_at, a.id))
+    return IncidentOut.build(incident, actor=actor,
+                             clocks=[clock.view(c, now, cal, due_soon_share) for c in shown],
+                             attachments=files)
+
+
 @dataclass(frozen=True, slots=True)
 class Filters:
     state: Sequence[str] = ()

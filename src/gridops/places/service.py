@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -12,7 +14,7 @@ from typing import Any, TypeVar
 
 from shapely.geometry import shape
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gridops.db import Base
 from gridops.places.geo import GridHit, GridIndex, GridShape, PlaceName
@@ -69,6 +71,7 @@ async def load_pack(session: AsyncSession, path: Path, *, now: datetime) -> Pack
         await session.flush()  # parents before children: the tables carry foreign keys
     session.add(PackLoad(id=uuid.uuid4(), name=pack.name, checksum=pack.checksum, loaded_at=now))
     await session.flush()
+    _cache.checked = -math.inf
     return PackReport(pack.name, pack.checksum, already_loaded=False, inserted=inserted,
                       updated=updated, counts=counts)
 
@@ -140,29 +143,48 @@ async def grid_index(session: AsyncSession) -> GridIndex:
     return await asyncio.to_thread(build)
 
 
+# How long a process trusts its cached index without asking the database for the latest pack
+# load: a pack loaded by another process (`gridops places load`) is used by every request
+# within this many seconds. Loads in this process take effect at once (`load_pack` forgets).
+TRUST_SECONDS = 1.0
+
+
 @dataclass(slots=True)
 class _Cached:
     key: uuid.UUID | None = None
     index: GridIndex | None = None
+    checked: float = -math.inf  # time.monotonic() of the last check that confirmed `key`
 
 
 # One per process, like the compiled rule table: the index is immutable and shared by requests.
 _cache = _Cached()
 
 
+def _trusted(session: AsyncSession) -> bool:
+    # A session on a connection (the caller's own outer transaction, as in tests) may see packs
+    # loaded or rolled back in that transaction: it always checks. Requests use the engine.
+    return (isinstance(session.bind, AsyncEngine) and _cache.index is not None
+            and time.monotonic() - _cache.checked < TRUST_SECONDS)
+
+
 async def current_index(session: AsyncSession) -> GridIndex:
     """The grid index, rebuilt only when a pack load happened since (in any process).
 
-    One small query per call checks the latest pack load. Without any pack load on record the
-    grids may come from anywhere (test builders), so the index is rebuilt every time.
+    One small query checks the latest pack load, at most once per `TRUST_SECONDS` for
+    sessions on the engine. Without any pack load on record the grids may come from anywhere
+    (test builders), so the index is rebuilt every time.
     """
+    if _trusted(session):
+        assert _cache.index is not None
+        return _cache.index
     latest = await session.scalar(select(PackLoad.id)
                                   .order_by(PackLoad.loaded_at.desc(), PackLoad.id).limit(1))
     if latest is not None and _cache.key == latest and _cache.index is not None:
+        _cache.checked = time.monotonic()
         return _cache.index
     index = await grid_index(session)
     if latest is not None:
-        _cache.key, _cache.index = latest, index
+        _cache.key, _cache.index, _cache.checked = latest, index, time.monotonic()
     return index
 
 

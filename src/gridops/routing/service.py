@@ -8,6 +8,8 @@ Versions are immutable once stored: a new table is a new version, activation onl
 
 from __future__ import annotations
 
+import math
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gridops.audit import service as audit
 from gridops.auth.actor import Actor
@@ -101,6 +103,7 @@ async def activate(session: AsyncSession, version: int, *, actor: Actor,
 
 
 async def _activate(session: AsyncSession, row: Ruleset, *, actor: Actor, now: datetime) -> None:
+    _active.checked = -math.inf
     previous = await session.scalar(select(Ruleset.version).where(Ruleset.active.is_(True)))
     # Clear the old flag first: the unique index admits one TRUE row at any moment.
     await session.execute(update(Ruleset).where(Ruleset.active.is_(True))
@@ -143,18 +146,40 @@ def compile_version(row: Ruleset, examples: Sequence[Example] = ()) -> CompiledR
     return rules
 
 
+# How long a process trusts the active version it last saw without asking the database: a
+# table activated by another process (`gridops rules load`) routes every request within this
+# many seconds. Activations in this process take effect at once (`_activate` forgets).
+TRUST_SECONDS = 1.0
+
+
+@dataclass(slots=True)
+class _Active:
+    rules: CompiledRules | None = None
+    checked: float = -math.inf  # time.monotonic() of the last check that confirmed `rules`
+
+
+_active = _Active()
+
+
 async def active_rules(session: AsyncSession) -> CompiledRules:
-    """The active version's router; compiled once per version in this process."""
+    """The active version's router; compiled once per version in this process. The active
+    version is checked at most once per `TRUST_SECONDS` for sessions on the engine; a session
+    on a connection (the caller's own outer transaction, as in tests) always checks."""
+    if (_active.rules is not None and isinstance(session.bind, AsyncEngine)
+            and time.monotonic() - _active.checked < TRUST_SECONDS):
+        return _active.rules
     active = (await session.execute(select(Ruleset.version, Ruleset.checksum)
                                     .where(Ruleset.active.is_(True)))).first()
     if active is None:
+        _active.rules = None
         raise Unavailable("no rule table is active; load one with `gridops rules load`")
     rules = _compiled.get((active.version, active.checksum))
-    if rules is not None:
-        return rules
-    row = await session.get(Ruleset, active.version)
-    assert row is not None
-    return compile_version(row, await correction_examples(session))
+    if rules is None:
+        row = await session.get(Ruleset, active.version)
+        assert row is not None
+        rules = compile_version(row, await correction_examples(session))
+    _active.rules, _active.checked = rules, time.monotonic()
+    return rules
 
 
 async def correction_examples(session: AsyncSession) -> list[Example]:
