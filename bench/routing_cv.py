@@ -45,14 +45,20 @@ def folds(examples: list[Labelled], k: int) -> list[list[Labelled]]:
     return out
 
 
-def outcomes(rules: CompiledRules, fold: list[Labelled]) -> list[tuple[bool, bool, float]]:
-    """(routed, right, confidence) per text at threshold 0."""
+CONSULTED: dict[tuple[float, ...], int] = defaultdict(int)
+
+
+def outcomes(rules: CompiledRules, fold: list[Labelled], key: tuple[float, ...] = (),
+             threshold: float = 0.55) -> list[tuple[bool, bool, float]]:
+    """(routed, right, confidence) per text. The threshold matters beyond the cut: the model is
+    consulted only where it could change the outcome at that threshold."""
     rows = []
     for ex in fold:
         hints = Hints(channel=ex.channel, grid_code=ex.grid_code,
                       street_code=ex.street_code or LOCATED_STREET,
                       item_code_hint=ex.item_code_hint, category=ex.category)
-        d = rules.decide(ex.text, hints, 0.0)
+        d = rules.decide(ex.text, hints, threshold)
+        CONSULTED[key] += any(r.startswith("learned model consulted") for r in d.reasons)
         rows.append((not d.needs_triage, d.unit_code == ex.unit, d.confidence))
     return rows
 
@@ -75,10 +81,9 @@ def main() -> None:
     labelled = load_corpus(CORPUS / "tune.jsonl") + load_corpus(CORPUS / "tune2.jsonl")
     parts = folds(labelled, args.folds)
     own = item_examples(items)
-    train_grid = [(0.1, 12.0)] if args.quick else list(itertools.product(
-        (0.1,), (8.0, 12.0, 18.0)))
-    decide_grid = list(itertools.product((0.0, 2.5, 2.9), (3.0, 4.0, 6.0),
-                                         (0.6,), (8.0, 0.0)))
+    train_grid = [(0.1, 8.0)] if args.quick else list(itertools.product(
+        (0.05, 0.1, 0.3), (6.0, 8.0, 12.0)))
+    decide_grid = list(itertools.product((2.5,), (0.0,), (0.0,), (8.0,)))
     results: dict[tuple[float, ...], list[tuple[bool, bool, float]]] = defaultdict(list)
     tune_ids = {ex.id for ex in load_corpus(CORPUS / "tune.jsonl")}
     by_part: dict[tuple[float, ...], dict[str, list[tuple[bool, bool, float]]]] = defaultdict(
@@ -90,37 +95,47 @@ def main() -> None:
             model = UnitModel(own, units, shared=train, alpha=alpha, sharpness=sharpness)
             rules = CompiledRules(0, items, Weights(), model=model)
             for m, below, close, fallback in decide_grid:
-                if m == 0 and (below, close) != (3.0, 0.6):
+                if False:
                     continue
-                rules.weights = replace(Weights(), model=m, model_below=below,
-                                        model_close=close, fallback=fallback)
+                rules.weights = replace(Weights(), model=m, fallback=fallback,
+                                        model_exact=bool(below))
                 if m == 0:
                     rules.model, kept = None, rules.model
-                rows = outcomes(rules, fold)
+                key = (alpha, sharpness, m, below, close, fallback)
+                rows = outcomes(rules, fold, key)
                 if m == 0:
                     rules.model = kept
-                key = (alpha, sharpness, m, below, close, fallback)
                 results[key] += rows
                 for ex, row in zip(fold, rows, strict=True):
                     by_part[key]["tune" if ex.id in tune_ids else "tune2"].append(row)
     ranked = sorted(results, key=lambda key: (4 * summary(results[key], 0.55)[1]
                                                + summary(results[key], 0.55)[2]))
     print("alpha sharp  w   below close fallback | right wrong triage acc(routed) triage%"
-          "  cost | tune2 only: acc triage%")
+          "  cost | tune2 only: acc triage% | consulted")
     for key in ranked[:25] + [k for k in ranked if k[2] == 0]:
         right, wrong, triage = summary(results[key], 0.55)
         r2, w2, t2 = summary(by_part[key]["tune2"], 0.55)
         print(f"{key[0]:5} {key[1]:5} {key[2]:4} {key[3]:5} {key[4]:5} {key[5]:5}    | "
               f"{right:5} {wrong:5} {triage:5}   {right / max(1, right + wrong):7.2%}  "
               f"{triage / len(results[key]):6.2%} {4 * wrong + triage:5} | "
-              f"{r2 / max(1, r2 + w2):7.2%} {t2 / len(by_part[key]['tune2']):6.2%}")
+              f"{r2 / max(1, r2 + w2):7.2%} {t2 / len(by_part[key]['tune2']):6.2%} | "
+              f"{CONSULTED[key] / len(results[key]):5.1%}")
     best = ranked[0]
-    print(f"threshold curve, best {best}:")
+    print(f"threshold curve, best {best} (each threshold decided anew):")
+    alpha, sharpness, m, _, _, fallback = best
     for threshold in THRESHOLDS:
-        right, wrong, triage = summary(results[best], threshold)
+        rows = []
+        for f, fold in enumerate(parts):
+            train = tuple(Example(normalise(ex.text), ex.unit)
+                          for g, part in enumerate(parts) if g != f for ex in part)
+            model = UnitModel(own, units, shared=train, alpha=alpha, sharpness=sharpness)
+            rules = CompiledRules(0, items, replace(Weights(), model=m, fallback=fallback),
+                                  model=model)
+            rows += outcomes(rules, fold, ("curve", threshold), threshold)
+        right, wrong, triage = summary(rows, threshold)
         print(f"  {threshold:.2f}  right {right} wrong {wrong} triage {triage}  "
-              f"acc {right / max(1, right + wrong):.2%}  triage {triage / len(results[best]):.2%}")
-
+              f"acc {right / max(1, right + wrong):.2%}  triage {triage / len(rows):.2%}  "
+              f"consulted {CONSULTED[('curve', threshold)] / len(rows):.1%}")
 
 if __name__ == "__main__":
     main()

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 from operator import itemgetter
 
+import numpy as np
+
 from gridops.routing import learned_decide as learned
 from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
-from gridops.routing.scoring import Evidence
+from gridops.routing.scoring import Evidence, Weights
 
 STR = "STR"
 MAX_CANDIDATES = 5
@@ -51,7 +53,7 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
         if unit in units:
             units[unit] += w.unit_mention
             reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
-    if (rules.model is not None and _weak_or_close(units, w.model_below, w.model_close)
+    if (rules.model is not None and _could_change(units, w, threshold)
             and learned.consult(rules, evidence, scores, units, reasons)):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     if not units:
@@ -94,15 +96,25 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
                     False, tuple(reasons))
 
 
-def _weak_or_close(units: dict[str, float], below: float, close: float) -> bool:
-    """Whether the rules leave room for doubt: no unit reaches `below`, or the runner-up has at
-    least `close` of the top unit's score."""
+def _could_change(units: dict[str, float], w: Weights, threshold: float) -> bool:
+    """Whether the learned model's answer could change the outcome (the unit, or routed versus
+    triage). It adds at most `w.model` to any unit, so if even the worst case — nothing for the
+    top unit, the whole weight (and a principle's bonus) for the runner-up — keeps the top unit
+    ahead with a confidence at or above the threshold, consulting it would change nothing."""
     if not units:
         return True
     if len(units) == 1:
-        return next(iter(units.values())) < below
-    s2, s1 = sorted(units.values())[-2:]
-    return s1 < below or s2 >= close * s1
+        s1, s2 = next(iter(units.values())), 0.0
+    else:
+        s2, s1 = sorted(units.values())[-2:]
+    rival = s2 + w.model + w.principle
+    if s1 <= rival:
+        return True
+    if w.model_exact:
+        s2 = rival
+    worst = ((1.0 - math.exp(-s1 / w.scale))
+             * (w.margin_floor + (1 - w.margin_floor) * (s1 - s2) / s1))
+    return worst < threshold
 
 
 def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],
@@ -127,8 +139,11 @@ def _add_similar(rules: CompiledRules, evidence: Evidence, scores: dict[int, flo
     """
     w = rules.weights
     excluded = evidence.excluded
-    similar = {index: value for index, value in rules.similar(evidence.norm, w.fallback_items)
-               if index not in excluded and value >= w.fallback_min}
+    every = rules.similarity(evidence)
+    # The most similar first, ties in table order (as ItemSimilarity.top).
+    best = np.argsort(-every, kind="stable")[: w.fallback_items].tolist()
+    similar = {index: value for index, value in zip(best, every[best].tolist(), strict=True)
+               if value > 0 and index not in excluded and value >= w.fallback_min}
     if not similar:
         return similar
     items = rules.items

@@ -1,4 +1,4 @@
-"""A learned unit model: multinomial naive Bayes over character 1–3-grams of the normalised text.
+"""A learned unit model: multinomial naive Bayes over character 1–2-grams of the normalised text.
 
 The rules say what the table's authors wrote; this says what labelled complaints looked like.
 It is trained on three kinds of labelled example, each a text and the unit that was right:
@@ -49,19 +49,25 @@ class Example(NamedTuple):
 class Prediction(NamedTuple):
     units: tuple[str, ...]
     posterior: npt.NDArray[np.float64]  # per unit, sums to 1
-    grams: int  # the text's grams the model knows
+    ids: list[int]  # the text's grams the model knows
+
+    @property
+    def grams(self) -> int:
+        return len(self.ids)
 
     def best(self) -> tuple[str, float]:
         i = int(np.argmax(self.posterior))
         return self.units[i], float(self.posterior[i])
 
 
+_DIGITS = tuple("0123456789")
+
+
 def grams(norm: str) -> set[str]:
-    """Distinct character 1-, 2- and 3-grams of a normalised text (digits alone say nothing)."""
-    pairs = list(map(add, norm, norm[1:]))
-    out = set(pairs)
-    out.update(map(add, pairs, norm[2:]))
-    out.update(ch for ch in norm if not ch.isdigit())
+    """Distinct character 1- and 2-grams of a normalised text (digits alone say nothing)."""
+    out = set(map(add, norm, norm[1:]))
+    out.update(norm)
+    out.difference_update(_DIGITS)
     return out
 
 
@@ -177,30 +183,30 @@ class UnitModel:
         ids = self.known(norm)
         if not ids:
             flat = np.full(len(self.units), 1.0 / len(self.units))
-            return Prediction(self.units, flat, 0)
+            return Prediction(self.units, flat, ids)
         # A short text is weak evidence: its mean is taken over at least `min_grams` grams (the
         # missing ones count as neutral), so 今天天气不错 leaves the posterior nearly flat.
-        mean = self._logp[ids].sum(axis=0) / max(len(ids), self.min_grams)
-        z = self.sharpness * (mean - mean.max())
-        p = np.exp(z)
-        return Prediction(self.units, p / p.sum(), len(ids))
+        z = self._logp[ids].sum(axis=0)
+        z *= self.sharpness / max(len(ids), self.min_grams)
+        p = np.exp(z - z.max())
+        return Prediction(self.units, p / p.sum(), ids)
 
-    def drivers(self, norm: str, unit: str, versus: str | None, count: int = 3) -> list[str]:
+    def drivers(self, prediction: Prediction, unit: str, versus: str | None,
+                count: int = 3) -> list[str]:
         """The text's grams that most favour `unit` over `versus` (or over the average unit);
         a gram inside a longer quoted one is not quoted again."""
-        ids = self.known(norm)
+        ids = prediction.ids
         if not ids or unit not in self.units:
             return []
-        u = self.units.index(unit)
-        rows = self._logp[ids]
-        lift = rows[:, u] - (rows[:, self.units.index(versus)] if versus in self.units else 0.0)
-        order = np.argsort(-lift, kind="stable")
+        column = self._logp[:, self.units.index(unit)]
+        lift = column[ids]
+        if versus in self.units:
+            lift = lift - self._logp[:, self.units.index(versus)][ids]
         quoted: list[str] = []
-        for i in order.tolist():
+        for i in np.argsort(-lift, kind="stable")[: 4 * count].tolist():
             if lift[i] <= 0 or len(quoted) == count:
                 break
             gram = self.grams[ids[i]]
             if not any(gram in q for q in quoted):
                 quoted = [q for q in quoted if q not in gram] + [gram]
         return quoted
-

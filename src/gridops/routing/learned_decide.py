@@ -56,7 +56,7 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
         return changed
     top = model.units[order[0]]
     runner = model.units[order[1]] if len(order) > 1 else None
-    drivers = model.drivers(evidence.norm, top, runner)
+    drivers = model.drivers(prediction, top, runner)
     why = f"; {top} for “{'”、“'.join(drivers)}”" if drivers else ""
     reasons.append(f"learned model consulted (rules weak or close; naive Bayes over character "
                    f"n-grams of {model.examples} labelled examples): {', '.join(voted)} "
@@ -69,5 +69,5 @@ def _item_for(rules: CompiledRules, evidence: Evidence, unit: str) -> int | None
     candidates = [i for i in rules.unit_items.get(unit, ()) if i not in evidence.excluded]
     if not candidates:
         return None
-    similarity = rules.similarity(evidence.norm)
-    return max(candidates, key=lambda i: similarity[i])  # ties: table order
+    similarity = rules.similarity(evidence)  # computed once per text
+    return max(candidates, key=lambda i: float(similarity[i]))  # ties: table order

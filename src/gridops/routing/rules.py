@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 import ahocorasick
+import numpy as np
+import numpy.typing as npt
 
 from gridops.routing.aliases import UNIT_ALIASES
 from gridops.routing.learned import Example, UnitModel, corpus_examples, item_examples
@@ -106,11 +108,12 @@ class CompiledRules:
         for index, item in enumerate(self.items):
             self.unit_items.setdefault(item.unit, []).append(index)
 
-    def similarity(self, norm: str) -> list[float]:
-        """Cosine similarity of the normalised text to every item (all 0 when off)."""
-        if self._similarity is None:
-            return [0.0] * len(self.items)
-        return self._similarity.scores(norm).tolist()  # type: ignore[no-any-return]
+    def similarity(self, evidence: Evidence) -> npt.NDArray[np.float64]:
+        """Cosine similarity of the scanned text to every item, computed once per text."""
+        if evidence.similarity is None:
+            evidence.similarity = (np.zeros(len(self.items)) if self._similarity is None
+                                   else self._similarity.scores(evidence.norm))
+        return evidence.similarity
 
     def similar(self, norm: str, count: int) -> list[tuple[int, float]]:
         """The `count` items whose own wording is most like the normalised text."""

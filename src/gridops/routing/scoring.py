@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 
 @dataclass(frozen=True, slots=True)
 class Weights:
@@ -35,14 +38,13 @@ class Weights:
     fallback_below: float = 2.5
     fallback_items: int = 3
     fallback_min: float = 0.1
-    # The learned unit model (gridops.routing.learned), consulted only when the rules are weak
-    # (top unit below `model_below`) or close (runner-up ≥ `model_close` × top): each of its
-    # `model_units` likeliest units gains `model` × its posterior probability. A unit can gain
-    # at most `model` (< `strong`), so the model alone never outweighs a strong phrase; it can
-    # only side with a rival that has rule evidence of its own. 0 turns it off.
+    # The learned unit model (gridops.routing.learned): each of its `model_units` likeliest
+    # units gains `model` × its posterior probability. A unit can gain at most `model`
+    # (< `strong`), so the model alone never outweighs a strong phrase; it can only side with a
+    # rival that has rule evidence of its own. It is consulted only when its answer could
+    # change the outcome (gridops.routing.decide._could_change). 0 turns it off.
     model: float = 2.5
-    model_below: float = 4.0
-    model_close: float = 0.6
+    model_exact: bool = False
     model_units: int = 3
     model_alpha: float = 0.1
     model_sharpness: float = 8.0
@@ -60,13 +62,15 @@ def phrase_weight(key: str, base: float, weights: Weights) -> float:
 class Evidence:
     """What one scan found: per item index, matched phrase key -> weight; and exclusions hit."""
 
-    __slots__ = ("excluded", "found", "norm", "units")
+    __slots__ = ("excluded", "found", "norm", "similarity", "units")
 
     def __init__(self, norm: str = "") -> None:
         self.norm = norm  # the normalised text
         self.found: dict[int, dict[str, float]] = {}
         self.excluded: dict[int, str] = {}
         self.units: dict[str, str] = {}  # unit named in the text -> the words naming it
+        # per item, the text's wording similarity, once computed (gridops.routing.similarity)
+        self.similarity: npt.NDArray[np.float64] | None = None
 
     def phrase(self, index: int, key: str, weight: float) -> None:
         found = self.found.get(index)
