@@ -68,9 +68,7 @@ def publish_policies(router: APIRouter) -> None:
         extra = dict(route.openapi_extra or {})
         if "x-roles" in extra or "x-public" in extra:
             continue  # already published
-        if route.body_field is not None and 400 not in route.responses:
-            # A body that is not even decodable (bad UTF-8, broken multipart) is a 400.
-            route.responses = {400: problems(400)[400], **route.responses}
+        _document_problems(route)
         roles = declared_roles(route)
         if roles is None:
             extra["x-public"] = True
@@ -79,3 +77,22 @@ def publish_policies(router: APIRouter) -> None:
             line = "**Roles:** " + ", ".join(f"`{r}`" for r in roles)
             route.description = f"{route.description}\n\n{line}".strip()
         route.openapi_extra = extra
+
+
+def _document_problems(route: APIRoute) -> None:
+    """Every operation documents the problems the app can answer for it, as problem+json:
+    400 for an undecodable body, 422 for invalid parameters, 401/403 where a role is needed.
+    Open311 answers in its own error form and documents it itself."""
+    if route.path.startswith("/open311/"):
+        return
+    codes = []
+    if route.body_field is not None:
+        codes.append(400)
+    if route.body_field is not None or route.dependant.query_params or (
+            route.dependant.path_params):
+        codes.append(422)
+    if declared_roles(route) is not None:
+        codes += [401, 403]
+    documented = problems(*codes)
+    route.responses = {**{c: documented[c] for c in codes if c not in route.responses
+                          and str(c) not in route.responses}, **route.responses}

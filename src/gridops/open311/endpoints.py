@@ -28,11 +28,14 @@ from gridops.open311.schemas import (
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 
 Format = Literal["json", "xml"]
+_XML = {"text/xml": {"schema": {"type": "string", "description": "the same document as XML"}}}
 ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": list[Open311Error], "description": text}
+    code: {"model": list[Open311Error], "description": text, "content": _XML}
     for code, text in ((400, "Invalid request"), (403, "Invalid api_key"),
                        (404, "Not found"))
 }
+OK: dict[int | str, dict[str, Any]] = {200: {"content": _XML}, **ERRORS}
+CREATED: dict[int | str, dict[str, Any]] = {201: {"content": _XML}, **ERRORS}
 
 
 async def _answer(fmt: Format, root: str, work: Callable[[], Awaitable[Any]],
@@ -50,20 +53,20 @@ async def _answer(fmt: Format, root: str, work: Callable[[], Awaitable[Any]],
 
 
 @router.get("/services.{fmt}", summary="Service list: the item standards, grouped by category",
-            response_model=list[Service], responses=ERRORS)
+            response_model=list[Service], responses=OK)
 async def list_services(fmt: Format, session: Session) -> Response:
     return await _answer(fmt, "services", lambda: service.services(session))
 
 
 @router.get("/services/{service_code}.{fmt}", summary="Service definition",
-            response_model=ServiceDefinition, responses=ERRORS)
+            response_model=ServiceDefinition, responses=OK)
 async def get_service_definition(service_code: str, fmt: Format, session: Session) -> Response:
     return await _answer(fmt, "service_definition",
                          lambda: service.definition(session, service_code))
 
 
 @router.post("/requests.{fmt}", summary="Create a service request (form-encoded, api_key)",
-             response_model=list[RequestCreated], status_code=201, responses=ERRORS,
+             response_model=list[RequestCreated], status_code=201, responses=CREATED,
              openapi_extra={"x-auth": "api_key form field of a registered partner client"})
 async def create_service_request(
     fmt: Format, session: Session, now: Now, cal: Calendar, settings: AppSettings,
@@ -103,7 +106,7 @@ def _location_missing() -> list[RequestCreated]:
 
 
 @router.get("/requests.{fmt}", summary="Service requests, newest first",
-            response_model=list[ServiceRequest], responses=ERRORS)
+            response_model=list[ServiceRequest], responses=OK)
 async def list_service_requests(
     fmt: Format, session: Session,
     service_request_id: Annotated[str | None, Query(max_length=4000)] = None,
@@ -145,7 +148,7 @@ def _ids(raw: str | None) -> list[uuid.UUID] | None:
 
 
 @router.get("/requests/{service_request_id}.{fmt}", summary="One service request",
-            response_model=list[ServiceRequest], responses=ERRORS)
+            response_model=list[ServiceRequest], responses=OK)
 async def get_service_request(service_request_id: str, fmt: Format,
                               session: Session) -> Response:
     async def work() -> list[ServiceRequest]:
