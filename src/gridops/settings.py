@@ -65,7 +65,9 @@ class HotlineSettings(BaseModel):
 
 
 class OutboxSettings(BaseModel):
-    max_attempts: int = 8
+    # With the default backoff (2 s doubling, capped at 10 min) 20 attempts ride out about
+    # two hours of receiver outage before a message is parked for an admin.
+    max_attempts: int = 20
     backoff_base_seconds: float = 2.0
     backoff_max_seconds: float = 600.0
     batch: int = 100

@@ -58,7 +58,7 @@ async def run(sessionmaker: async_sessionmaker[AsyncSession], settings: Settings
 
         async def drain() -> object:
             return await outbox_jobs.drain(sessionmaker, datetime.now(UTC), settings.outbox,
-                                           targets)
+                                           targets, stop)
 
         await asyncio.gather(
             _every("sla_sweep", settings.sla.sweep_interval_seconds, stop, sweep, metrics),

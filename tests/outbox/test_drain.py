@@ -97,3 +97,24 @@ def test_backoff_grows_exponentially_and_is_capped() -> None:
     assert all(1 <= b <= 2 for b in firsts)
     assert all(16 <= backoff(5, cfg, rng) <= 32 for _ in range(50))
     assert all(30 <= backoff(20, cfg, rng) <= 60 for _ in range(50))
+
+
+async def test_a_stop_signal_hands_claimed_messages_back_untried(
+        sessionmaker: async_sessionmaker[AsyncSession], now: datetime) -> None:
+    import asyncio
+
+    await _enqueue(sessionmaker, now, ["a", "b", "c"])
+    stop = asyncio.Event()
+    delivered: list[str] = []
+
+    async def deliver(message: OutboxMessage) -> None:
+        delivered.append(message.ordering_key)
+        stop.set()  # SIGTERM arrives while the first delivery is in flight
+
+    report = await drain(sessionmaker, now, CFG, {"t": deliver}, stop)
+    assert delivered == ["a"]
+    assert (report.delivered, report.released) == (1, 2)
+    async with sessionmaker() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    assert [(r.state, r.attempts, r.available_at) for r in rows[1:]] == [
+        ("pending", 0, now), ("pending", 0, now)]

@@ -8,6 +8,7 @@ message holds back the later ones of its key until an admin replays it. Delivery
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import random
 from collections.abc import Awaitable, Callable, Mapping
@@ -36,6 +37,7 @@ class DrainReport:
     delivered: int = 0
     retried: int = 0
     parked: int = 0
+    released: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -68,14 +70,20 @@ def backoff(attempts: int, cfg: OutboxSettings, rng: random.Random | None = None
 
 
 async def drain(sessionmaker: async_sessionmaker[AsyncSession], now: datetime,
-                cfg: OutboxSettings, deliverers: Mapping[str, Deliverer]) -> DrainReport:
+                cfg: OutboxSettings, deliverers: Mapping[str, Deliverer],
+                stop: asyncio.Event | None = None) -> DrainReport:
     report = DrainReport()
     async with sessionmaker() as session, session.begin():
         claimed = await claim(session, now, cfg, list(deliverers))
     report.claimed = len(claimed)
     # A claim holds at most one message per key (the earliest undelivered), so no two
     # messages of one incident are ever in flight together.
-    for message in claimed:
+    for index, message in enumerate(claimed):
+        if stop is not None and stop.is_set():
+            # Shutting down: hand the rest back at once instead of letting their leases run.
+            await _release(sessionmaker, claimed[index:], now)
+            report.released = len(claimed) - index
+            break
         try:
             await deliverers[message.topic](message)
             outcome = "delivered"
@@ -85,6 +93,14 @@ async def drain(sessionmaker: async_sessionmaker[AsyncSession], now: datetime,
             report.errors.append(message.last_error)
         await _record(sessionmaker, message, outcome, now, cfg, report)
     return report
+
+
+async def _release(sessionmaker: async_sessionmaker[AsyncSession],
+                   messages: list[OutboxMessage], now: datetime) -> None:
+    async with sessionmaker() as session, session.begin():
+        for message in messages:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id == message.id)
+                                  .values(available_at=now, attempts=message.attempts - 1))
 
 
 async def _record(sessionmaker: async_sessionmaker[AsyncSession], message: OutboxMessage,
