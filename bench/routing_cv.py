@@ -83,7 +83,7 @@ def main() -> None:
     own = item_examples(items)
     train_grid = [(0.1, 8.0)] if args.quick else list(itertools.product(
         (0.05, 0.1, 0.3), (6.0, 8.0, 12.0)))
-    decide_grid = list(itertools.product((2.5,), (0.0,), (0.0,), (8.0,)))
+    decide_grid = list(itertools.product((0.0, 2.0, 2.5, 2.9), (0.0,), (0.0,), (8.0,)))
     results: dict[tuple[float, ...], list[tuple[bool, bool, float]]] = defaultdict(list)
     tune_ids = {ex.id for ex in load_corpus(CORPUS / "tune.jsonl")}
     by_part: dict[tuple[float, ...], dict[str, list[tuple[bool, bool, float]]]] = defaultdict(

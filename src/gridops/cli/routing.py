@@ -18,6 +18,7 @@ app = typer.Typer(no_args_is_help=True, help="Measure and try the router.")
 rules_app = typer.Typer(no_args_is_help=True, help="Load, list and activate rule-table versions.")
 
 DEFAULT_CORPUS = Path("tests/routing/corpus")
+TUNING = ("tune", "tune2")  # the parts whose texts may be studied (and the model learns from)
 
 
 def _table_path(rules: Path | None, settings: Settings) -> Path:
@@ -30,7 +31,8 @@ def _table_path(rules: Path | None, settings: Settings) -> Path:
 def eval_corpus(
     corpus: Annotated[Path, typer.Option(help="folder holding tune.jsonl and heldout.jsonl")]
     = DEFAULT_CORPUS,
-    part: Annotated[str, typer.Option(help="tune | heldout | both")] = "both",
+    part: Annotated[str, typer.Option(help="tune | tune2 | dev | heldout | both (tune and "
+                                      "heldout)")] = "both",
     rules: Annotated[Path | None, typer.Option(help="rule table (default: the demo pack)")]
     = None,
     threshold: Annotated[float | None, typer.Option(help="default: GRIDOPS_ROUTING__"
@@ -45,8 +47,8 @@ def eval_corpus(
     from gridops.routing.table import TableError, parse_table
 
     settings = Settings()
-    if part not in ("tune", "heldout", "both"):
-        raise typer.BadParameter("part must be tune, heldout or both")
+    if part not in (*TUNING, "dev", "heldout", "both"):
+        raise typer.BadParameter("part must be tune, tune2, dev, heldout or both")
     try:
         table = parse_table(_table_path(rules, settings))
     except TableError as exc:
@@ -69,8 +71,8 @@ def eval_corpus(
                f"{'unlocated' if unlocated else 'located'}")
     for report in reports:
         typer.echo(render(report))
-        # Misses are listed for the tuning part only: the held-out texts are never studied.
-        if misses and report.part == "tune":
+        # Misses are listed for the tuning parts only: dev and held-out texts are never studied.
+        if misses and report.part in TUNING:
             for miss in report.misses[:misses]:
                 typer.echo(f"    miss {miss.id} {miss.expected}→{miss.got} "
                            f"c={miss.confidence:.2f} {miss.difficulty}")

@@ -3,7 +3,7 @@ weak or close).
 
 Each of the model's few likeliest units gains `Weights.model` × its posterior probability. A
 unit the rules did not find enters with the item of that unit whose wording is most like the
-text (not an excluded one). The reason names the model, its probabilities and the n-grams of the
+text's n-grams (not an excluded one). The reason names the model, its probabilities and the n-grams of the
 text that most favour its choice over its runner-up.
 """
 
@@ -36,6 +36,7 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
     posterior = prediction.posterior
     order = np.argsort(-posterior, kind="stable")[: w.model_units].tolist()
     changed = False
+    shared: frozenset[int] | None = None
     voted: list[str] = []
     for i in order:
         p = float(posterior[i])
@@ -44,7 +45,9 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
         unit = model.units[i]
         bonus = w.model * p
         if unit not in units:
-            index = _item_for(rules, evidence, unit)
+            if shared is None:
+                shared = frozenset(prediction.ids)
+            index = _item_for(rules, evidence, unit, shared)
             if index is None:
                 continue
             scores[index] = bonus
@@ -64,10 +67,12 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
     return changed
 
 
-def _item_for(rules: CompiledRules, evidence: Evidence, unit: str) -> int | None:
-    """The unit's item whose wording is most like the text, skipping excluded items."""
+def _item_for(rules: CompiledRules, evidence: Evidence, unit: str,
+              grams: frozenset[int]) -> int | None:
+    """The unit's item whose own wording shares most of the text's n-grams (ties: table order),
+    skipping excluded items."""
     candidates = [i for i in rules.unit_items.get(unit, ()) if i not in evidence.excluded]
     if not candidates:
         return None
-    similarity = rules.similarity(evidence)  # computed once per text
-    return max(candidates, key=lambda i: float(similarity[i]))  # ties: table order
+    item_grams = rules.item_grams
+    return max(candidates, key=lambda i: len(item_grams[i] & grams))

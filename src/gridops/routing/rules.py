@@ -104,6 +104,11 @@ class CompiledRules:
             self.model = UnitModel([*item_examples(self.items), *(examples or ())], units,
                                    shared=corpus_examples(), alpha=w.model_alpha,
                                    sharpness=w.model_sharpness)
+        # Per item, the model's n-grams its own wording holds: a unit the rules did not find
+        # enters with its item sharing most of the text's n-grams (gridops.routing.learned_decide).
+        self.item_grams: list[frozenset[int]] = (
+            [frozenset(self.model.known(example.text)) for example in item_examples(self.items)]
+            if self.model is not None else [])
         self.unit_items: dict[str, list[int]] = {}
         for index, item in enumerate(self.items):
             self.unit_items.setdefault(item.unit, []).append(index)
