@@ -2,9 +2,9 @@
 weak or close).
 
 Each of the model's few likeliest units gains `Weights.model` × its posterior probability. A
-unit the rules did not find enters with the item of that unit whose wording is most like the
-text's n-grams (not an excluded one). The reason names the model, its probabilities and the n-grams of the
-text that most favour its choice over its runner-up.
+unit the rules did not find enters with its item whose own wording shares most of the text's
+n-grams (not an excluded one). The reason names the model, its probabilities and the n-grams of
+the text that most favour its choice over its runner-up.
 """
 
 from __future__ import annotations
