@@ -9,7 +9,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Request, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import AwareDatetime, ValidationError
+from pydantic import AwareDatetime, BaseModel, ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile as FormFile
 
@@ -113,6 +113,12 @@ async def _read_intake(request: Request, settings: Settings,
         raise _validation(exc, "body") from None
 
 
+def _json(model: BaseModel, status_code: int = 200,
+          headers: dict[str, str] | None = None) -> Response:
+    return Response(model.model_dump_json(), status_code=status_code,
+                    media_type="application/json", headers=headers)
+
+
 def _created_headers(request: Request, incident_id: str, version: int) -> dict[str, str]:
     return {"Location": str(request.url_for("get_incident", incident_id=incident_id)),
             "ETag": f'"{version}"'}
@@ -158,14 +164,14 @@ async def receive_incident(
                              due_soon_share=settings.sla.due_soon_share)
     if claim is None:
         # Serialised once, by pydantic, straight to bytes.
-        return Response(out.model_dump_json(), status_code=201, media_type="application/json",
-                        headers=_created_headers(request, str(out.id), out.version))
+        return _json(out, 201, _created_headers(request, str(out.id), out.version))
     body = out.model_dump(mode="json")
     await idempotency.complete(session, claim, 201, body)
     return _created(request, body, 201)
 
 
-@router.get("", summary="List incidents in your scope", responses=problems(401, 403, 422))
+@router.get("", summary="List incidents in your scope", response_model=IncidentPage,
+            responses=problems(401, 403, 422))
 async def list_incidents(
     session: Session, now: Now, settings: AppSettings, cal: Calendar, actor: Reader,
     state: Annotated[list[State] | None, Query(description="Repeat for several.")] = None,
@@ -186,7 +192,7 @@ async def list_incidents(
     order: Literal["asc", "desc"] = "desc",
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> IncidentPage:
+) -> Response:
     """Filtered, sorted, cursor-paginated; callers' data masked per role. `sort=due` orders by
     the next running deadline (incidents without one come last)."""
     filters = queries.Filters(
@@ -197,18 +203,20 @@ async def list_incidents(
                                                 order=order, cursor=cursor, limit=limit)
     items = await queries.views(session, incidents, actor=actor, now=now, cal=cal,
                                 due_soon_share=settings.sla.due_soon_share)
-    return IncidentPage(items=items, next_cursor=next_cursor)
+    # Serialised once by pydantic: returning the model would have FastAPI validate it again.
+    return _json(IncidentPage(items=items, next_cursor=next_cursor))
 
 
 @router.get("/{incident_id}", summary="One incident", name="get_incident",
+            response_model=IncidentOut,
             responses=problems(401, 403, 404, 422))
-async def get_incident(incident_id: uuid.UUID, response: Response, session: Session, now: Now,
-                       settings: AppSettings, cal: Calendar, actor: Reader) -> IncidentOut:
+async def get_incident(incident_id: uuid.UUID, session: Session, now: Now,
+                       settings: AppSettings, cal: Calendar, actor: Reader) -> Response:
     """The whole incident: routing decision, deadlines, counters; `ETag` is its version."""
     incident = await queries.get_visible(session, incident_id, actor)
-    response.headers["ETag"] = f'"{incident.version}"'
-    return await queries.view(session, incident, actor=actor, now=now, cal=cal,
-                              due_soon_share=settings.sla.due_soon_share)
+    return _json(await queries.view(session, incident, actor=actor, now=now, cal=cal,
+                                    due_soon_share=settings.sla.due_soon_share),
+                 headers={"ETag": f'"{incident.version}"'})
 
 
 @router.get("/{incident_id}/events", summary="The incident's audit timeline",
