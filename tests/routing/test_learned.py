@@ -9,7 +9,9 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.routing import service
+from gridops.routing.learned import Example, UnitModel, item_examples
 from gridops.routing.models import RoutingCorrection
+from gridops.routing.normalise import normalise
 from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import parse_table
 from tests.routing.routing_sample import full_document
@@ -20,15 +22,37 @@ BOX = "墙角那个灰色铁盒子一直滴滴叫"  # no phrase of the sample ta
 CORRECTED = ("墙上那个灰色铁盒子天天滴滴叫", "那个灰色铁盒子又在滴滴叫了", "灰色铁盒子整夜滴滴叫")
 
 
-def test_a_strong_phrase_is_never_outweighed_by_the_model_alone() -> None:
+def overwhelming(texts: tuple[str, ...], unit: str) -> CompiledRules:
+    """The sample table with a model whose examples all but unanimously say `unit`."""
+    items = parse_table(full_document()).items
+    units = sorted({item.unit for item in items})
+    examples = [Example(normalise(text), unit, 20.0) for text in texts]
+    return CompiledRules(1, items, model=UnitModel([*examples, *item_examples(items)], units))
+
+
+def test_the_model_alone_never_routes_away_from_a_strong_phrase() -> None:
+    """The rule: a unit gains at most `model` (< `strong`) from the model. Against a strong
+    phrase (燃气泄漏, GAS) the model's overwhelming disagreement only sends the text to triage;
+    it routes elsewhere only when the rival's own phrases are as strong (then it breaks the
+    tie)."""
     w = Weights()
-    # A unit without rule evidence gains at most `model`: less than one strong phrase.
     assert 0 < w.model < w.strong
-    rules = CompiledRules(1, parse_table(full_document()).items)
-    # 燃气泄漏 (strong, GAS) beside a long sentence the model reads as something else entirely.
-    text = "燃气泄漏，" + "家人们谁懂啊楼下烧烤店油烟熏得窗户都不敢开，天天晚上烧烤冒烟"
-    d = rules.decide(text, Hints(street_code=STREET))
-    assert d.unit_code == "GAS"
+    lone = "燃气泄漏，那边黑乎乎的一大片好几天了"
+    backed = "燃气泄漏，占道经营黑乎乎的一大片好几天了"
+    rules = overwhelming((lone, backed), "UMLE")
+    assert rules.model is not None
+    assert rules.model.predict(normalise(lone)).best()[0] == "UMLE"
+    d = rules.decide(lone, Hints(street_code=STREET))
+    assert (d.unit_code, d.needs_triage) == (None, True)
+    assert d.candidates[0].unit_code == "GAS"
+    assert any(r.startswith("learned model consulted") and "UMLE 1.00" in r for r in d.reasons)
+    # 占道经营 is a strong phrase of UMLE: the rules alone tie, the examples decide.
+    alone = CompiledRules(1, parse_table(full_document()).items, Weights(model=0.0))
+    assert alone.decide(backed, Hints(street_code=STREET)).needs_triage
+    assert rules.decide(backed, Hints(street_code=STREET)).unit_code == "UMLE"
+    # A text the model agrees with stays with its phrase.
+    agree = CompiledRules(1, parse_table(full_document()).items)
+    assert agree.decide("燃气泄漏，楼下烧烤店天天冒烟", Hints(street_code=STREET)).unit_code == "GAS"
 
 
 def test_reasons_name_the_model_and_its_ngrams() -> None:
