@@ -52,7 +52,8 @@ def test_the_model_alone_never_routes_away_from_a_strong_phrase() -> None:
     assert rules.decide(backed, Hints(street_code=STREET)).unit_code == "UMLE"
     # A text the model agrees with stays with its phrase.
     agree = CompiledRules(1, parse_table(full_document()).items)
-    assert agree.decide("燃气泄漏，楼下烧烤店天天冒烟", Hints(street_code=STREET)).unit_code == "GAS"
+    kept = agree.decide("燃气泄漏，楼下烧烤店天天冒烟", Hints(street_code=STREET))
+    assert kept.unit_code == "GAS"
 
 
 def test_reasons_name_the_model_and_its_ngrams() -> None:
