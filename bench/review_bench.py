@@ -9,9 +9,14 @@ head, the demo district and rule table are loaded, and a bulk generator writes i
 weeks with the shape `gridops simulate` gives them (per incident: its sign and resolve clocks,
 its audit events received → dispatched → accepted → resolved → verified or callback, returns,
 extensions and reworks in proportion), by COPY on PostgreSQL and executemany on SQLite. Then, in
-the same run, for the last complete week: the review in every scope (best of 3 after a warm-up)
-and the plain SQL aggregate (three GROUP BY statements over the week's incidents, clocks and
-audit events, no attribution), and their ratio.
+the same run, for the last complete week, in turns (--rounds, after a warm-up): the plain SQL
+aggregate (three GROUP BY statements over the week's incidents, clocks and audit events, no
+attribution), the review in all four scopes from one pass (service.weekly_all), and the review
+of each scope alone (service.weekly, one request); each with its ratio to the plain aggregate of
+the same turn.
+
+    .venv/bin/python bench/review_bench.py --backend postgres --keep   # keep the database
+    .venv/bin/python bench/review_bench.py --backend postgres --reuse gridops_review_bench_XXXX
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import os
 import platform
 import random
 import sqlite3
+import statistics
 import tempfile
 import time
 import uuid
@@ -241,17 +247,14 @@ BASELINE = (
 )
 
 
-async def _best(fn: Any, repeat: int = 3) -> float:
-    await fn()  # warm-up: caches, plans, the calendar's year tables
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        await fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+async def _timed(fn: Any) -> tuple[float, float]:
+    """Wall time, and the CPU time of this (the client) process."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    await fn()
+    return time.perf_counter() - t0, time.process_time() - c0
 
 
-async def measure(settings: Settings) -> dict[str, Any]:
+async def measure(settings: Settings, rounds: int) -> dict[str, Any]:
     from sqlalchemy import bindparam
 
     from gridops.db import UTCDateTime
@@ -283,17 +286,23 @@ async def measure(settings: Settings) -> dict[str, Any]:
                 await service.weekly_all(session, week, actor=LEADER, now=NOW, cal=cal,
                                          settings=settings)
 
-        # The machine is shared: the plain aggregate is timed before and after the reviews and
-        # its best time kept, so a quiet moment can only make the ratio look worse.
-        first = await _best(plain)
-        out["review_all"] = await _best(every_scope)
+        # The machine is shared and its load swings within seconds, so the contenders run in
+        # turns (plain, all scopes, each scope) and every turn gives a ratio to the plain
+        # aggregate measured right before it; reported: best times and the median ratio.
+        runs: dict[str, list[tuple[float, float]]] = {}
+        contenders: list[tuple[str, Any]] = [("plain_sql", plain), ("review_all", every_scope)]
         for scope in service.SCOPES:
             async def review(scope: Any = scope) -> None:
                 async with maker() as session:
                     await service.weekly(session, week, scope, actor=LEADER, now=NOW, cal=cal,
                                          settings=settings)
-            out[f"review_{scope}"] = await _best(review)
-        out["plain_sql"] = min(first, await _best(plain))
+            contenders.append((f"review_{scope}", review))
+        for _, fn in contenders:  # warm-up: caches, plans, the calendar's year tables
+            await fn()
+        for _ in range(rounds):
+            for name, fn in contenders:
+                runs.setdefault(name, []).append(await _timed(fn))
+        out["runs"] = runs
     finally:
         await engine.dispose()
     return out
@@ -311,25 +320,27 @@ def report(backend: str, n: int, fill: float, out: dict[str, Any]) -> None:
     print(f"backend {backend}, {n} incidents over 52 weeks; {machine()}")
     print(f"rows: {out['rows']}; generated and loaded in {fill:.1f} s")
     print(f"week {out['week']}: {out['week_incidents']} incidents created")
-    plain = out["plain_sql"]
-    print(f"plain SQL aggregate (3 GROUP BY): {plain * 1000:.0f} ms")
-    t = out["review_all"]
-    print(f"review, all four scopes (weekly_all, one pass): {t * 1000:.0f} ms  "
-          f"ratio {t / plain:4.1f}x")
-    for scope in service.SCOPES:
-        t = out[f"review_{scope}"]
-        print(f"review scope={scope:<9} {t * 1000:6.0f} ms  ratio {t / plain:4.1f}x")
+    runs = out["runs"]
+    plain = [wall for wall, _ in runs["plain_sql"]]
+    print(f"{len(plain)} turns; wall ms best / median, client CPU ms median, ratio to the plain "
+          "aggregate of the same turn: median (best)")
+    for name, timings in runs.items():
+        walls = [wall for wall, _ in timings]
+        ratios = [wall / p for wall, p in zip(walls, plain, strict=True)]
+        print(f"  {name:<18} {min(walls) * 1000:6.0f} / {statistics.median(walls) * 1000:6.0f}"
+              f"   cpu {statistics.median(cpu for _, cpu in timings) * 1000:5.0f}"
+              f"   {statistics.median(ratios):4.2f}x ({min(ratios):4.2f}x)")
     print(f"after the run: {machine()}")
 
 
-async def run_postgres(n: int, seed: int, keep: bool, reuse: str | None) -> None:
+async def run_postgres(n: int, seed: int, keep: bool, reuse: str | None, rounds: int) -> None:
     name = reuse or f"gridops_review_bench_{uuid.uuid4().hex[:8]}"
     admin = make_url(BASE_URL).set(drivername="postgresql").render_as_string(
         hide_password=False)
     url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-    settings = Settings(_env_file=None, database=DatabaseSettings(url=url))  # type: ignore[call-arg,arg-type]
+    settings = Settings(_env_file=None, database=DatabaseSettings(url=url))
     if reuse:  # measure a database kept by an earlier run (--keep)
-        report("postgresql", n, 0.0, await measure(settings))
+        report("postgresql", n, 0.0, await measure(settings, rounds))
         return
     conn = await asyncpg.connect(admin)
     await conn.execute(f'CREATE DATABASE "{name}"')
@@ -340,7 +351,7 @@ async def run_postgres(n: int, seed: int, keep: bool, reuse: str | None) -> None
         t0 = time.perf_counter()
         await fill_postgres(url, Generator(n, seed, grids, items))
         fill = time.perf_counter() - t0
-        report("postgresql", n, fill, await measure(settings))
+        report("postgresql", n, fill, await measure(settings, rounds))
     finally:
         if not keep:
             conn = await asyncpg.connect(admin)
@@ -348,16 +359,16 @@ async def run_postgres(n: int, seed: int, keep: bool, reuse: str | None) -> None
             await conn.close()
 
 
-async def run_sqlite(n: int, seed: int) -> None:
+async def run_sqlite(n: int, seed: int, rounds: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "bench.db"
-        settings = Settings(_env_file=None,  # type: ignore[call-arg]
-                            database=DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))  # type: ignore[arg-type]
+        settings = Settings(_env_file=None,
+                            database=DatabaseSettings(url=f"sqlite+aiosqlite:///{path}"))
         grids, items = await prepare(settings)
         t0 = time.perf_counter()
         fill_sqlite(path, Generator(n, seed, grids, items))
         fill = time.perf_counter() - t0
-        report("sqlite", n, fill, await measure(settings))
+        report("sqlite", n, fill, await measure(settings, rounds))
 
 
 def main() -> None:
@@ -367,11 +378,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=47)
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument("--reuse", help="measure this kept PostgreSQL database, no generation")
+    parser.add_argument("--rounds", type=int, default=5, help="timed turns of every contender")
     args = parser.parse_args()
     if args.backend == "postgres":
-        asyncio.run(run_postgres(args.incidents or 1_000_000, args.seed, args.keep, args.reuse))
+        asyncio.run(run_postgres(args.incidents or 1_000_000, args.seed, args.keep, args.reuse,
+                                 args.rounds))
     else:
-        asyncio.run(run_sqlite(args.incidents or 100_000, args.seed))
+        asyncio.run(run_sqlite(args.incidents or 100_000, args.seed, args.rounds))
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ class Ledger:
         for tally in self.sides(key):
             tally.bump(name, by)
 
-    def handled(self, key: Key, hours: float) -> None:
-        """One resolve round finished in the week, with its handling time."""
+    def handled(self, key: Key, hours: list[float]) -> None:
+        """Resolve rounds finished in the week, with their handling times."""
         for tally in self.sides(key):
-            tally.completed += 1
-            tally.handling.append(hours)
+            tally.completed += len(hours)
+            tally.handling.extend(hours)

@@ -94,18 +94,21 @@ def chunks(ids: Sequence[uuid.UUID], size: int = 2000) -> list[Sequence[uuid.UUI
 # -- grouping twice -------------------------------------------------------------------------
 
 def _sides(facts: CTE, measures: Sequence[str], *, matched: bool = False) -> list[Select[Any]]:
-    """The facts summed by (unit, owning street, street) and by (street, community, grid)."""
+    """The facts summed by (unit, owning street, street) and by (street, community, grid). With
+    `matched`, facts whose incident was not joined (pid NULL) are left out of the place side and
+    come out of the unit side one row per incident, with its id (fid) and nothing else known."""
     c = facts.c
     sums = [func.sum(c[m]).label(m) for m in measures]
-    no_id = cast(null(), Uuid()).label("fid")
+    elsewhere = case((c.pid.is_(None), c.fid)) if matched else cast(null(), Uuid())
     unit = (select(literal_column("'u'").label("side"), c.unit.label("a"),
-                   c.street_of_unit.label("b"), c.street_code.label("c"), *sums, no_id)
-            .group_by(c.unit, c.street_of_unit, c.street_code))
+                   c.street_of_unit.label("b"), c.street_code.label("c"), *sums,
+                   elsewhere.label("fid"))
+            .group_by(c.unit, c.street_of_unit, c.street_code, elsewhere))
     place = (select(literal_column("'p'"), c.street_code, c.community_code, c.grid_code, *sums,
-                    no_id)
+                    cast(null(), Uuid()))
              .group_by(c.street_code, c.community_code, c.grid_code))
     if matched:
-        unit, place = unit.where(c.pid.is_not(None)), place.where(c.pid.is_not(None))
+        place = place.where(c.pid.is_not(None))
     return [unit, place]
 
 
@@ -129,15 +132,10 @@ async def _aggregate(session: AsyncSession, w: Window, ledger: Ledger, build: Bu
     query, fact, fk = build(w, i)
     facts = (query.add_columns(i.id.label("pid"), fk.label("fid"))
              .outerjoin_from(fact, i, recent(i, fk, w))
-             .where(or_(i.id.is_(None), w.clause(i))).cte("facts"))
-    bare: list[Any] = [literal_column("'x'"), null(), null(), null(),
-                       *(literal_column("0") for _ in measures), facts.c.fid]
-    elsewhere = (select(*bare).where(facts.c.pid.is_(None), facts.c.fid.is_not(None))
-                 .distinct())
+             .where(fk.is_not(None), or_(i.id.is_(None), w.clause(i))).cte("facts"))
     older: list[uuid.UUID] = []
-    for row in await session.execute(union_all(*_sides(facts, measures, matched=True),
-                                               elsewhere)):
-        if row.side == "x":
+    for row in await session.execute(union_all(*_sides(facts, measures, matched=True))):
+        if row.fid is not None:
             older.append(row.fid)
         else:
             _apply(ledger, row, measures)

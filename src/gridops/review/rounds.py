@@ -5,10 +5,10 @@ All resolve rounds of both kinds come from one read of `sla_clock`."""
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, or_, select
@@ -17,11 +17,11 @@ from sqlalchemy.orm import aliased
 
 from gridops.audit.models import AuditEvent
 from gridops.clock import working
-from gridops.clock.calendar import MINUTE, WorkingCalendar
 from gridops.clock.models import SlaClock
 from gridops.incidents.models import Incident, IncidentRequest
 from gridops.review import queries as q
 from gridops.review.ledger import Key, Ledger, unit_key
+from gridops.review.workclock import WorkingClock
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,7 @@ class OverdueItem:
     extended_hours: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finished:
     """A resolve round stopped in the week, met or missed (办结), for handling time."""
 
@@ -53,7 +53,7 @@ class Finished:
     paused_minutes: float
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Running:
     """A resolve round open at the cut."""
 
@@ -85,11 +85,15 @@ async def resolve_rounds(session: AsyncSession, w: q.Window
     def when_open(column: Any, is_open: bool = True) -> Any:  # the other kind's columns: NULL
         return case((running if is_open else ~running, column))
 
+    # Positions: 0 open?, 1 incident, 2 unit, 3 basis, 4 paused minutes, 5 started_at (finished)
+    # or due_at (open), 6 stopped_at or paused_at, 7 clock id (open), 8 extended minutes,
+    # 9 incident joined?, 10-13 its places, 14-16 title, item and state (open).
     query = (select(case((running, 1), else_=0), SlaClock.incident_id, SlaClock.unit_code,
-                    SlaClock.basis, SlaClock.paused_minutes, when_open(SlaClock.started_at, False),
-                    when_open(SlaClock.stopped_at, False), when_open(SlaClock.id),
-                    when_open(SlaClock.due_at), SlaClock.extended_minutes,
-                    when_open(SlaClock.paused_at), case((i.id.is_(None), 0), else_=1),
+                    SlaClock.basis, SlaClock.paused_minutes,
+                    case((running, SlaClock.due_at), else_=SlaClock.started_at),
+                    case((running, SlaClock.paused_at), else_=SlaClock.stopped_at),
+                    when_open(SlaClock.id), SlaClock.extended_minutes,
+                    case((i.id.is_(None), 0), else_=1),
                     i.assigned_street_code, i.street_code, i.community_code, i.grid_code,
                     when_open(q.title(i)), when_open(i.item_name), when_open(i.state))
              .outerjoin_from(SlaClock, i, q.recent(i, SlaClock.incident_id, w))
@@ -98,43 +102,23 @@ async def resolve_rounds(session: AsyncSession, w: q.Window
     # Core and positional: tens of thousands of rows, and the ORM's per-row work (and reading
     # columns by name) would double the time of the whole review.
     rows = (await (await session.connection()).execute(query)).all()
-    known = await q.incidents(session, w, [r[1] for r in rows if not r[11]])
+    known = await q.incidents(session, w, [r[1] for r in rows if not r[9]])
     finished, still = [], []
     for r in rows:
-        found = q.Known((r[2], *r[12:16]), r[16], r[17], r[18]) if r[11] else known.get(r[1])
-        if found is None:
+        if r[9]:
+            key: Key = (r[2], r[10], r[11], r[12], r[13])
+            title, item_name, state = r[14], r[15], r[16]
+        elif (found := known.get(r[1])) is not None:
+            key = (r[2], *found.key[1:])
+            title, item_name, state = found.title, found.item_name, found.state
+        else:
             continue  # not in the reviewed part of the district
-        key: Key = (r[2], *found.key[1:])
         if r[0]:
-            still.append(Running(key, r[7], r[1], r[3], r[8], r[9], r[10], found.title or "",
-                                 found.item_name, found.state or ""))
+            still.append(Running(key, r[7], r[1], r[3], r[5], r[8], r[6], title or "",
+                                 item_name, state))
         else:
             finished.append(Finished(key, r[1], r[3], r[5], r[6], r[4]))
     return finished, still
-
-
-class WorkingClock:
-    """`working.working_ordinal` with the per-day part remembered: a week's rounds start and
-    stop on a few dozen days, so the day's offset is computed once per day, not per moment."""
-
-    def __init__(self, cal: WorkingCalendar) -> None:
-        self.cal = cal
-        self._days: dict[date, tuple[int, bool]] = {}
-
-    def ordinal(self, moment: datetime) -> int:
-        local = self.cal.local(moment)
-        day = local.date()
-        known = self._days.get(day)
-        if known is None:
-            base = self.cal.workdays_before(day) * self.cal.minutes_per_day * MINUTE
-            known = self._days[day] = (base, self.cal.is_workday(day))
-        if not known[1]:
-            return known[0]
-        wall = ((local.hour * 60 + local.minute) * 60 + local.second) * 1_000_000
-        return known[0] + self.cal.worked_by(wall + local.microsecond)
-
-    def minutes(self, a: datetime, b: datetime) -> float:
-        return (self.ordinal(b) - self.ordinal(a)) / MINUTE
 
 
 async def _suspensions(session: AsyncSession,
@@ -158,6 +142,7 @@ async def handling(session: AsyncSession, ledger: Ledger, finished: list[Finishe
     """办理时长: working hours from the round's start to its resolution, suspensions excluded."""
     urgent_paused = [r.incident_id for r in finished if r.basis != "working" and r.paused_minutes]
     pauses = await _suspensions(session, urgent_paused)
+    hours: dict[Key, list[float]] = defaultdict(list)
     for r in finished:
         minutes = clock.minutes(r.started_at, r.stopped_at)
         if r.basis == "working":
@@ -168,7 +153,9 @@ async def handling(session: AsyncSession, ledger: Ledger, finished: list[Finishe
                 a, b = max(begin, r.started_at), min(end, r.stopped_at)
                 if b > a:
                     minutes -= clock.minutes(a, b)
-        ledger.handled(r.key, max(0.0, minutes) / 60)
+        hours[r.key].append(max(0.0, minutes) / 60)
+    for key, values in hours.items():
+        ledger.handled(key, values)
 
 
 def holder_before(changes: dict[str, Any], unit: str | None,
@@ -238,42 +225,44 @@ async def _extensions_after(session: AsyncSession, ids: Sequence[uuid.UUID],
 
 
 async def open_rounds(session: AsyncSession, w: q.Window, ledger: Ledger,
-                      running: list[Running], cal: WorkingCalendar,
+                      running: list[Running], clock: WorkingClock,
                       names: dict[str, str]) -> list[OverdueItem]:
     """Rounds open at the cut, for the holder at the cut; those past the deadline in force then
     are overdue, or listed as covered when only an approved extension keeps them in time."""
     moves = await _handed_over_after_cut(session, w) if running else {}
     later = await _extensions_after(session, [r.incident_id for r in running
                                               if r.extended_minutes], w.cut)
+    counts: Counter[tuple[Key, str]] = Counter()
     overdue = []
     for r in running:
         key = r.key
-        holder = holder_before(moves.get(r.id, {}), key[0], key[1])
+        holder = holder_before(moves[r.id], key[0], key[1]) if r.id in moves else None
         if holder is not None:
             key = (*holder, *key[2:])
-        ledger.bump(key, "open_end")
+        counts[key, "open_end"] += 1
         basis: working.Basis = "continuous" if r.basis == "continuous" else "working"
         # A clock frozen by a suspension before the week end is judged at the moment it froze.
         reference = r.paused_at if r.paused_at is not None and r.paused_at <= w.cut else w.cut
         at_cut = r.due_at
         if later.get(r.incident_id):
-            at_cut = working.add(basis, r.due_at, -later[r.incident_id] * 60, cal)
-        original = working.add(basis, r.due_at, -r.extended_minutes, cal) \
+            at_cut = working.add(basis, r.due_at, -later[r.incident_id] * 60, clock.cal)
+        original = working.add(basis, r.due_at, -r.extended_minutes, clock.cal) \
             if r.extended_minutes else r.due_at
         if at_cut < reference:
-            ledger.bump(key, "overdue_open")
+            counts[key, "overdue_open"] += 1
             covered = None
         elif original < reference:
-            ledger.bump(key, "covered")
+            counts[key, "covered"] += 1
             covered = "extension"
         else:
             continue
         unit = unit_key(*key[:3])
         overdue.append(OverdueItem(
-            r.incident_id, r.title, r.item_name, r.state, unit,
-            names.get(unit, unit), key[4], at_cut,
-            working.between(basis, original, reference, cal) / 60, covered,
+            r.incident_id, r.title, r.item_name, r.state, unit, names.get(unit, unit), key[4],
+            at_cut, clock.between(basis, original, reference) / 60, covered,
             (r.extended_minutes / 60) - later.get(r.incident_id, 0.0)))
+    for (key, name), n in counts.items():
+        ledger.bump(key, name, n)
     return overdue
 
 
@@ -295,7 +284,7 @@ async def repeats(session: AsyncSession, w: q.Window, ledger: Ledger,
                     old.closed_at < Incident.created_at, w.clause(Incident))
              .order_by(Incident.id, old.closed_at.desc()))
     seen: set[uuid.UUID] = set()
-    for r in await session.execute(query):
+    for r in await (await session.connection()).execute(query):
         if r.id in seen or r.created_at - r.closed_at > span:
             continue
         seen.add(r.id)

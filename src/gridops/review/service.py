@@ -24,6 +24,7 @@ from gridops.review.ledger import unit_key as unit_key
 from gridops.review.metrics import Card, Tally, rank, red_black
 from gridops.review.rounds import OverdueItem as OverdueItem
 from gridops.review.week import Week
+from gridops.review.workclock import WorkingClock
 from gridops.settings import Settings
 
 Scope = Literal["unit", "street", "community", "grid"]
@@ -96,8 +97,9 @@ async def weekly_all(session: AsyncSession, week: Week, *, actor: Actor, now: da
     await q.extensions(session, w, ledger)
     names = await _names(session)
     finished, running = await rounds.resolve_rounds(session, w)
-    await rounds.handling(session, ledger, finished, rounds.WorkingClock(cal))
-    overdue = await rounds.open_rounds(session, w, ledger, running, cal, names)
+    clock = WorkingClock(cal)
+    await rounds.handling(session, ledger, finished, clock)
+    overdue = await rounds.open_rounds(session, w, ledger, running, clock, names)
     overdue.sort(key=lambda o: (-o.overdue_hours, str(o.incident_id)))
     await rounds.repeats(session, w, ledger, settings.review.repeat_window_hours)
     weights = settings.review.weights
