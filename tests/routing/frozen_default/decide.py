@@ -1,0 +1,262 @@
+"""From evidence to one accountable unit, or to triage — with the reasons.
+
+Order of work: text evidence (exclusions remove an item outright), the hotline's category at a
+reduced weight, the worker's picked item as a prior, then aggregation by unit (two items of one
+unit at the top do not make the unit doubtful), the principles (部件先属主, 事件先属地, 属地 needs
+a street), and confidence from the top unit's strength and its margin over the runner-up.
+"""
+
+from __future__ import annotations
+
+import math
+from operator import itemgetter
+
+import numpy as np
+
+from tests.routing.frozen_default import learned_decide as learned
+from tests.routing.frozen_default.rules import Candidate, CompiledRules, Decision, Hints
+from tests.routing.frozen_default.scoring import Evidence, Weights
+
+STR = "STR"
+MAX_CANDIDATES = 5
+_SCORE = itemgetter(1)
+
+
+def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> Decision:
+    w = rules.weights
+    items = rules.items
+    reasons: list[str] = []
+    evidence = rules.scan(text)
+    scores = {index: sum(found.values()) for index, found in evidence.found.items()}
+    if hints.category:
+        _add_category(rules, hints.category, scores, evidence, reasons)
+    if hints.item_code_hint:
+        _add_item_hint(rules, hints, scores, reasons)
+    excluded = evidence.excluded
+    if excluded and not excluded.keys().isdisjoint(scores):
+        for index, key in excluded.items():
+            if scores.pop(index, None) is not None:
+                item = items[index]
+                reasons.append(f"排除 {item.code} {item.name}: text says "
+                               f"“{rules.exclusion_display(key)}”")
+    similar: dict[int, float] = {}
+    if w.fallback > 0 and (not scores or max(scores.values()) < w.fallback_below):
+        similar = _add_similar(rules, evidence, scores, reasons)
+    if not scores and rules.model is None:
+        reasons.append("no phrase of any item matched (无匹配事项) → triage")
+        return _triage(rules, 0.0, (), (), reasons)
+
+    # Stable: equal scores keep the order in which the text showed them.
+    ranked = sorted(scores.items(), key=_SCORE, reverse=True)
+    units = _unit_scores(rules, ranked)
+    for unit, words in evidence.units.items():
+        if unit in units:
+            units[unit] += w.unit_mention
+            reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
+    if (rules.model is not None and _could_change(units, w, threshold)
+            and learned.consult(rules, evidence, scores, units, reasons)):
+        ranked = sorted(scores.items(), key=_SCORE, reverse=True)
+    if not units:
+        reasons.append("no phrase of any item matched (无匹配事项) and the learned model "
+                       "knows none of its words → triage")
+        return _triage(rules, 0.0, (), (), reasons)
+    if len(units) > 1 and STR in units:
+        _apply_principles(rules, ranked, units, hints, reasons)
+    unit_ranked = sorted(units.items(), key=_SCORE, reverse=True)
+    top_unit, s1 = unit_ranked[0]
+    s2 = unit_ranked[1][1] if len(unit_ranked) > 1 else 0.0
+    margin = max(0.0, s1 - s2) / s1 if s1 > 0 else 0.0
+    confidence = (1.0 - math.exp(-s1 / w.scale)) * (w.margin_floor + (1 - w.margin_floor) * margin)
+    confidence = round(min(1.0, max(0.0, confidence)), 3)
+    best = ranked[0][0]
+    if items[best].unit != top_unit:
+        best = next(index for index, _ in ranked if items[index].unit == top_unit)
+    item = items[best]
+    matched = _matched(rules, evidence, best)
+    candidates = _candidates(rules, ranked)
+    reasons.append(_evidence_reason(item.code, item.name, matched, scores[best],
+                                    similar.get(best)))
+    if len(unit_ranked) > 1:
+        reasons.append(f"unit {top_unit} {_f2(s1)} vs runner-up {unit_ranked[1][0]} {_f2(s2)}; "
+                       f"confidence {_f2(confidence)} (threshold {_f2(threshold)})")
+    else:
+        reasons.append(f"only unit {top_unit} matched; confidence {_f2(confidence)} "
+                       f"(threshold {_f2(threshold)})")
+    if confidence < threshold:
+        reasons.append("confidence below threshold → triage (置信度不足, 转人工研判)")
+        return _triage(rules, confidence, matched, candidates, reasons)
+    street = None
+    if item.unit == STR:
+        if not hints.street_code:
+            reasons.append("属地事项 but the grid/street is unknown → triage (无法确定属地街道)")
+            return _triage(rules, confidence, matched, candidates, reasons)
+        street = hints.street_code
+        reasons.append(f"属地: {item.name} is owned by the street of the grid → {street}")
+    return Decision(item, item.unit, street, confidence, matched, candidates, rules.version,
+                    False, tuple(reasons))
+
+
+def _could_change(units: dict[str, float], w: Weights, threshold: float) -> bool:
+    """Whether the learned model's answer could change the outcome (the unit, or routed versus
+    triage). It adds at most `w.model` to any unit, so if even the worst case — nothing for the
+    top unit, the whole weight (and a principle's bonus) for the runner-up — keeps the top unit
+    ahead with a confidence at or above the threshold, consulting it would change nothing."""
+    if not units:
+        return True
+    if len(units) == 1:
+        s1, s2 = next(iter(units.values())), 0.0
+    else:
+        s2, s1 = sorted(units.values())[-2:]
+    rival = s2 + w.model + w.principle
+    if s1 <= rival:
+        return True
+    if w.model_exact:
+        s2 = rival
+    worst = ((1.0 - math.exp(-s1 / w.scale))
+             * (w.margin_floor + (1 - w.margin_floor) * (s1 - s2) / s1))
+    return worst < threshold
+
+
+def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],
+                  evidence: Evidence, reasons: list[str]) -> None:
+    found = rules.scan(category, rules.weights.category, exclusions=False)
+    for index, phrases in found.found.items():
+        scores[index] = scores.get(index, 0.0) + sum(phrases.values())
+        for key, weight in phrases.items():
+            evidence.phrase(index, "类别:" + key, weight)
+    if found.found:
+        reasons.append(f"hotline category “{category}” read at weight "
+                       f"×{rules.weights.category:g}")
+
+
+def _add_similar(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
+                 reasons: list[str]) -> dict[int, float]:
+    """Weak or no phrase evidence: the items whose own wording the text shares, at a low weight.
+
+    Only the few most similar items gain (their similarity × `fallback`), so similarity breaks
+    ties among weak matches and rescues texts no phrase matched; a text with a clear phrase
+    match never gets here.
+    """
+    w = rules.weights
+    excluded = evidence.excluded
+    every = rules.similarity(evidence)
+    # The most similar first, ties in table order (as ItemSimilarity.top).
+    best = np.argsort(-every, kind="stable")[: w.fallback_items].tolist()
+    similar = {index: value for index, value in zip(best, every[best].tolist(), strict=True)
+               if value > 0 and index not in excluded and value >= w.fallback_min}
+    if not similar:
+        return similar
+    items = rules.items
+    for index, value in similar.items():
+        scores[index] = scores.get(index, 0.0) + w.fallback * value
+    listed = "、".join(f"{items[i].code} {items[i].name} {_f2(v)}" for i, v in similar.items())
+    reasons.append(f"phrase evidence weak: wording similar to {listed} "
+                   f"(相似度 × {w.fallback:g})")
+    return similar
+
+
+def _add_item_hint(rules: CompiledRules, hints: Hints, scores: dict[int, float],
+                   reasons: list[str]) -> None:
+    index = rules.index(hints.item_code_hint)
+    if index is None:
+        reasons.append(f"picked item {hints.item_code_hint} is not in table "
+                       f"v{rules.version}; ignored")
+        return
+    w = rules.weights
+    weight = w.hint_grid_app if hints.channel == "grid_app" else w.hint
+    scores[index] = scores.get(index, 0.0) + weight
+    item = rules.items[index]
+    reasons.append(f"reporter picked {item.code} {item.name} (+{weight:g}, channel "
+                   f"{hints.channel or 'unknown'})")
+
+
+def _unit_scores(rules: CompiledRules, ranked: list[tuple[int, float]]) -> dict[str, float]:
+    support = rules.weights.unit_support
+    items = rules.items
+    units: dict[str, float] = {}
+    for index, score in ranked:  # best first: the first item of a unit sets its base
+        unit = items[index].unit
+        units[unit] = units[unit] + support * score if unit in units else score
+    return units
+
+
+def _apply_principles(rules: CompiledRules, ranked: list[tuple[int, float]],
+                      units: dict[str, float], hints: Hints, reasons: list[str]) -> None:
+    """When the street office and an owning unit nearly tie, the principles break the tie."""
+    if STR not in units or len(units) < 2:
+        return
+    top_two = sorted(units, key=lambda u: -units[u])[:2]
+    if STR not in top_two:
+        return
+    other = top_two[0] if top_two[1] == STR else top_two[1]
+    low, high = sorted((units[STR], units[other]))
+    if low < rules.weights.principle_window * high:
+        return  # not a tie: the evidence decides, not the principle
+    best_str = next(rules.items[i] for i, _ in ranked if rules.items[i].unit == STR)
+    best_other = next(rules.items[i] for i, _ in ranked if rules.items[i].unit == other)
+    bonus = rules.weights.principle
+    if best_other.kind == "asset":
+        units[other] += bonus
+        reasons.append(f"部件先属主: {best_other.name} has an owner, {other} before the street "
+                       f"(+{bonus:g})")
+    elif best_str.kind == "event" and hints.street_code:
+        units[STR] += bonus
+        reasons.append(f"事件先属地: {best_str.name} goes to the street first (+{bonus:g})")
+
+
+def _matched(rules: CompiledRules, evidence: Evidence, index: int) -> tuple[str, ...]:
+    found = evidence.found.get(index)
+    if not found:
+        return ()
+    display = rules.display_of
+    if len(found) == 1:
+        key = next(iter(found))
+        return (display.get(key, key),)
+    return tuple([display.get(key, key)
+                  for key, _ in sorted(found.items(), key=_SCORE, reverse=True)])
+
+
+def _candidates(rules: CompiledRules, ranked: list[tuple[int, float]]) -> tuple[Candidate, ...]:
+    items = rules.items
+    return tuple([Candidate(items[i].code, items[i].name, items[i].unit, _round2(score))
+                  for i, score in ranked[:MAX_CANDIDATES]])
+
+
+# Scores are sums of a few weights, so the same values recur. round() and float formatting cost
+# ten times a dictionary hit, and a decision rounds and prints about ten numbers.
+_ROUNDED: dict[float, float] = {}
+_PRINTED: dict[float, str] = {}
+
+
+def _round2(score: float) -> float:
+    rounded = _ROUNDED.get(score)
+    if rounded is None:
+        if len(_ROUNDED) > 4096:
+            _ROUNDED.clear()
+        rounded = _ROUNDED[score] = round(score, 2)
+    return rounded
+
+
+def _f2(value: float) -> str:
+    printed = _PRINTED.get(value)
+    if printed is None:
+        if len(_PRINTED) > 4096:
+            _PRINTED.clear()
+        printed = _PRINTED[value] = f"{value:.2f}"
+    return printed
+
+
+def _evidence_reason(code: str, name: str, matched: tuple[str, ...], score: float,
+                     similarity: float | None = None) -> str:
+    alike = "" if similarity is None else f", wording similarity {_f2(similarity)}"
+    if not matched:
+        if similarity is not None:
+            return f"{code} {name}: no phrase in the text{alike} (score {_f2(score)})"
+        return f"{code} {name}: no phrase in the text, prior only (score {_f2(score)})"
+    return f"{code} {name}: matched {'、'.join(matched)}{alike} (score {_f2(score)})"
+
+
+def _triage(rules: CompiledRules, confidence: float, matched: tuple[str, ...],
+            candidates: tuple[Candidate, ...], reasons: list[str]) -> Decision:
+    return Decision(None, None, None, confidence, matched, candidates, rules.version, True,
+                    tuple(reasons))

@@ -1,0 +1,213 @@
+"""A learned unit model: multinomial naive Bayes over character 1–2-grams of the normalised text.
+
+The rules say what the table's authors wrote; this says what labelled complaints looked like.
+It is trained on three kinds of labelled example, each a text and the unit that was right:
+- every item's own wording (name, phrases, strong phrases, combo parts), labelled with its unit;
+- complaints written by outsiders to the rules (`examples/corpus-examples.jsonl`, generated from
+  the tuning corpus by `gridops.routing.examples`);
+- dispatchers' corrections (`routing_correction`: text → correct unit), added when a version is
+  compiled (`gridops.routing.service`), so the router learns from its dispatchers.
+
+Naive Bayes is small and well understood: per unit, the log probability of each gram (add-α
+smoothed); a text is the sum over its distinct grams. Its raw sums are overconfident (the grams
+of one text are far from independent), so the posterior uses the MEAN log-likelihood per gram
+times `sharpness`, which cross-validation calibrates. The class prior is uniform: the corpus'
+unit mix is the authors', not the district's.
+
+Every gram's row is centred (its mean over units subtracted): softmax ignores a per-gram
+constant, and centred rows say directly how much a gram favours a unit — the explanation quotes
+the grams with the largest difference between the chosen unit and the runner-up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from operator import add
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import numpy.typing as npt
+
+import gridops.routing
+from gridops.routing.table import ItemStandard
+from tests.routing.frozen_default.normalise import normalise
+
+__all__ = ["CORPUS_EXAMPLES", "Example", "Prediction", "UnitModel", "corpus_examples",
+           "grams", "item_examples"]
+
+CORPUS_EXAMPLES = Path(gridops.routing.__file__).parent / "examples" / "corpus-examples.jsonl"
+
+
+class Example(NamedTuple):
+    text: str  # normalised
+    unit: str
+    weight: float = 1.0
+
+
+class Prediction(NamedTuple):
+    units: tuple[str, ...]
+    posterior: npt.NDArray[np.float64]  # per unit, sums to 1
+    ids: list[int]  # the text's grams the model knows
+
+    @property
+    def grams(self) -> int:
+        return len(self.ids)
+
+    def best(self) -> tuple[str, float]:
+        i = int(np.argmax(self.posterior))
+        return self.units[i], float(self.posterior[i])
+
+
+_DIGITS = tuple("0123456789")
+
+
+def grams(norm: str) -> set[str]:
+    """Distinct character 1- and 2-grams of a normalised text (digits alone say nothing)."""
+    out = set(map(add, norm, norm[1:]))
+    out.update(norm)
+    out.difference_update(_DIGITS)
+    return out
+
+
+def item_examples(items: Sequence[ItemStandard]) -> list[Example]:
+    """Each item's wording as one example of its unit: name, phrases, strong phrases, combos.
+    The fields are joined by a separator no text holds, so no gram spans two of them."""
+    out = []
+    for item in items:
+        parts = [item.name, *item.phrases, *item.strong, *("".join(c) for c in item.combos)]
+        out.append(Example("|".join(p for p in map(normalise, parts) if p), item.unit))
+    return out
+
+
+@lru_cache(maxsize=2)
+def _read_examples(path: Path) -> tuple[Example, ...]:
+    rows = [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+    return tuple(Example(normalise(row["text"]), row["unit"]) for row in rows)
+
+
+def corpus_examples(path: Path = CORPUS_EXAMPLES) -> tuple[Example, ...]:
+    """The shipped labelled complaints (none when the file is absent)."""
+    return _read_examples(path) if path.exists() else ()
+
+
+def _text_grams(text: str) -> set[str]:
+    out: set[str] = set()
+    for part in text.split("|"):
+        out |= grams(part)
+    return out
+
+
+class _Counts(NamedTuple):
+    """Sparse gram counts: gram -> id, and one (gram id, unit, weight) triple per occurrence."""
+
+    ids: dict[str, int]
+    gram_ids: list[int]
+    units: list[str]
+    weights: list[float]
+
+
+def _count(examples: Iterable[Example], ids: dict[str, int] | None = None) -> _Counts:
+    ids = {} if ids is None else ids
+    gram_ids: list[int] = []
+    units: list[str] = []
+    weights: list[float] = []
+    setdefault = ids.setdefault
+    for example in examples:
+        found = [setdefault(g, len(ids)) for g in _text_grams(example.text)]
+        gram_ids += found
+        units += [example.unit] * len(found)
+        weights += [example.weight] * len(found)
+    return _Counts(ids, gram_ids, units, weights)
+
+
+_Arrays = tuple[dict[str, int], npt.NDArray[np.intp], npt.NDArray[np.intp],
+                npt.NDArray[np.float64]]
+
+
+@lru_cache(maxsize=4)
+def _counted(examples: tuple[Example, ...], units: tuple[str, ...]) -> _Arrays:
+    # The shipped examples are the same for every table version: counted once per process.
+    counts = _count(examples)
+    unit_id = {unit: i for i, unit in enumerate(units)}
+    return (counts.ids, np.array(counts.gram_ids, dtype=np.intp),
+            np.array([unit_id.get(u, -1) for u in counts.units], dtype=np.intp),
+            np.array(counts.weights))
+
+
+class UnitModel:
+    """Naive Bayes over units; trained once per table version, read-only afterwards."""
+
+    def __init__(self, examples: Iterable[Example], units: Sequence[str], *,
+                 shared: tuple[Example, ...] = (), alpha: float = 0.1,
+                 sharpness: float = 8.0, min_count: float = 2.0,
+                 min_grams: int = 30) -> None:
+        """`shared`: examples common to many versions (counted once per process); `examples`:
+        this version's own (its items' wording, its corrections)."""
+        self.units = tuple(units)
+        self.sharpness = sharpness
+        self.min_grams = min_grams
+        examples = list(examples)
+        self.examples = len(shared) + len(examples)
+        unit_id = {unit: i for i, unit in enumerate(self.units)}
+        base_ids, base_rows, base_columns, base_values = _counted(tuple(shared), self.units)
+        own = _count(examples, dict(base_ids))
+        width = len(self.units)
+        rows = np.concatenate([base_rows, np.array(own.gram_ids, dtype=np.intp)])
+        columns = np.concatenate([base_columns, np.array([unit_id.get(u, -1) for u in own.units],
+                                                         dtype=np.intp)])
+        values = np.concatenate([base_values, np.array(own.weights)])
+        known = columns >= 0
+        flat = np.bincount(rows[known] * width + columns[known], weights=values[known],
+                           minlength=len(own.ids) * width)
+        matrix = flat.reshape(len(own.ids), width)
+        # Grams seen (in weight) fewer than `min_count` times say too little to keep.
+        keep = np.flatnonzero(matrix.sum(axis=1) >= min_count)
+        names = list(own.ids)
+        self.grams = [names[i] for i in keep.tolist()]
+        self._ids = {gram: i for i, gram in enumerate(self.grams)}
+        matrix = matrix[keep]
+        totals = matrix.sum(axis=0) + alpha * len(keep)
+        logp = np.log(matrix + alpha) - np.log(np.maximum(totals, 1e-9))
+        self._logp = logp - logp.mean(axis=1, keepdims=True)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def known(self, norm: str) -> list[int]:
+        get = self._ids.get
+        return [i for i in map(get, grams(norm)) if i is not None]
+
+    def predict(self, norm: str) -> Prediction:
+        ids = self.known(norm)
+        if not ids:
+            flat = np.full(len(self.units), 1.0 / len(self.units))
+            return Prediction(self.units, flat, ids)
+        # A short text is weak evidence: its mean is taken over at least `min_grams` grams (the
+        # missing ones count as neutral), so 今天天气不错 leaves the posterior nearly flat.
+        z = self._logp[ids].sum(axis=0)
+        z *= self.sharpness / max(len(ids), self.min_grams)
+        p = np.exp(z - z.max())
+        return Prediction(self.units, p / p.sum(), ids)
+
+    def drivers(self, prediction: Prediction, unit: str, versus: str | None,
+                count: int = 3) -> list[str]:
+        """The text's grams that most favour `unit` over `versus` (or over the average unit);
+        a gram inside a longer quoted one is not quoted again."""
+        ids = prediction.ids
+        if not ids or unit not in self.units:
+            return []
+        column = self._logp[:, self.units.index(unit)]
+        lift = column[ids]
+        if versus in self.units:
+            lift = lift - self._logp[:, self.units.index(versus)][ids]
+        quoted: list[str] = []
+        for i in np.argsort(-lift, kind="stable")[: 4 * count].tolist():
+            if lift[i] <= 0 or len(quoted) == count:
+                break
+            gram = self.grams[ids[i]]
+            if not any(gram in q for q in quoted):
+                quoted = [q for q in quoted if q not in gram] + [gram]
+        return quoted

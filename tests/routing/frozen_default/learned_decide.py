@@ -1,0 +1,78 @@
+"""The learned model's part in a decision (called by gridops.routing.decide when the rules are
+weak or close).
+
+Each of the model's few likeliest units gains `Weights.model` × its posterior probability. A
+unit the rules did not find enters with its item whose own wording shares most of the text's
+n-grams (not an excluded one). The reason names the model, its probabilities and the n-grams of
+the text that most favour its choice over its runner-up.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tests.routing.frozen_default.scoring import Evidence
+
+if TYPE_CHECKING:
+    from tests.routing.frozen_default.rules import CompiledRules
+
+MIN_PROBABILITY = 0.01  # below this a unit gains nothing worth a line
+
+
+def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
+            units: dict[str, float], reasons: list[str]) -> bool:
+    """Add the model's votes to `units` (and to `scores` for units new to the decision);
+    True when `scores` changed."""
+    model = rules.model
+    assert model is not None
+    w = rules.weights
+    prediction = model.predict(evidence.norm)
+    if not prediction.grams:
+        reasons.append("learned model consulted (rules weak or close): it knows none of the "
+                       "text's n-grams")
+        return False
+    posterior = prediction.posterior
+    order = np.argsort(-posterior, kind="stable")[: w.model_units].tolist()
+    changed = False
+    shared: frozenset[int] | None = None
+    voted: list[str] = []
+    for i in order:
+        p = float(posterior[i])
+        if p < MIN_PROBABILITY:
+            break
+        unit = model.units[i]
+        bonus = w.model * p
+        if unit not in units:
+            if shared is None:
+                shared = frozenset(prediction.ids)
+            index = _item_for(rules, evidence, unit, shared)
+            if index is None:
+                continue
+            scores[index] = bonus
+            units[unit] = 0.0
+            changed = True
+        units[unit] += bonus
+        voted.append(f"{unit} {p:.2f}")
+    if not voted:
+        return changed
+    top = model.units[order[0]]
+    runner = model.units[order[1]] if len(order) > 1 else None
+    drivers = model.drivers(prediction, top, runner)
+    why = f"; {top} for “{'”、“'.join(drivers)}”" if drivers else ""
+    reasons.append(f"learned model consulted (rules weak or close; naive Bayes over character "
+                   f"n-grams of {model.examples} labelled examples): {', '.join(voted)} "
+                   f"(× {w.model:g}){why}")
+    return changed
+
+
+def _item_for(rules: CompiledRules, evidence: Evidence, unit: str,
+              grams: frozenset[int]) -> int | None:
+    """The unit's item whose own wording shares most of the text's n-grams (ties: table order),
+    skipping excluded items."""
+    candidates = [i for i in rules.unit_items.get(unit, ()) if i not in evidence.excluded]
+    if not candidates:
+        return None
+    item_grams = rules.item_grams
+    return max(candidates, key=lambda i: len(item_grams[i] & grams))

@@ -1,0 +1,289 @@
+"""The router: one rule-table version compiled into one Aho–Corasick automaton.
+
+Deciding is pure (no I/O): normalise the text, scan it once, score items from phrase weights,
+combos and exclusions, add the hints, aggregate by unit, apply the routing principles, and
+either name one accountable unit or send the incident to triage with its candidates
+(`gridops.routing.decide`). Every step leaves a reason.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import ahocorasick
+import numpy as np
+import numpy.typing as npt
+
+from gridops.routing.aliases import UNIT_ALIASES
+from gridops.routing.table import ItemStandard
+from tests.routing.frozen_default.learned import Example, UnitModel, corpus_examples, item_examples
+from tests.routing.frozen_default.normalise import normalise
+from tests.routing.frozen_default.scoring import Evidence, Weights, phrase_weight
+from tests.routing.frozen_default.similarity import ItemSimilarity
+
+__all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
+
+# The automaton maps each key to an int, its id. Only a combo's anchor (its rarest part) is in
+# the automaton; when it is seen, the other parts are plain substring tests (common one-character
+# parts such as 路, 水, 门 would otherwise wake the Python loop at every other character). Most
+# hits are such anchors and nothing else, so ids are grouped by what a key does and the scan
+# picks the keys with other work by comparing ids: [0, plain) anchor combos only,
+# [plain, anchors) anchor combos and do more, [anchors, n) do more and anchor nothing.
+# "More" is a `_Record`: phrase entries (item, key, weight), items the key excludes, the key,
+# units it names.
+_Combo = tuple[str, tuple[str, ...], int, str]  # (an other part or "", the rest, item, display)
+_Record = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, tuple[str, ...]]
+
+
+@dataclass(frozen=True, slots=True)
+class Hints:
+    channel: str | None = None
+    grid_code: str | None = None
+    street_code: str | None = None
+    item_code_hint: str | None = None
+    category: str | None = None
+
+
+# Candidate and Decision are named tuples, not frozen dataclasses: a frozen dataclass sets each
+# field through object.__setattr__, and building five candidates and a decision that way cost
+# a third of a decision. They are just as immutable and read the same way.
+class Candidate(NamedTuple):
+    item_code: str
+    item_name: str
+    unit_code: str
+    score: float
+
+
+class Decision(NamedTuple):
+    item: ItemStandard | None
+    unit_code: str | None
+    street_code: str | None
+    confidence: float
+    matched: tuple[str, ...]
+    candidates: tuple[Candidate, ...]
+    ruleset_version: int
+    needs_triage: bool
+    reasons: tuple[str, ...]
+
+    @property
+    def item_code(self) -> str | None:
+        return self.item.code if self.item else None
+
+
+class CompiledRules:
+    """One rule-table version, ready to match; built once, shared by every request."""
+
+    def __init__(self, version: int, items: Sequence[ItemStandard],
+                 weights: Weights | None = None, *,
+                 examples: Sequence[Example] | None = None,
+                 model: UnitModel | None = None) -> None:
+        """`examples`: labelled texts for the learned model besides the shipped corpus examples
+        and the items' own wording (a version's dispatcher corrections); `model`: a trained
+        model to use instead (cross-validation trains its own per fold)."""
+        self.version = version
+        self.items = tuple(items)
+        self.weights = weights or Weights()
+        self._by_code = {item.code: i for i, item in enumerate(self.items)}
+        self._display: dict[str, str] = {}
+        # (item, phrase) -> longer phrases of the same item containing it: never count both
+        self._covered_by: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._records: list[_Record] = []  # key id -> what the key means
+        self._combos: list[tuple[_Combo, ...]] = []  # key id -> combos it anchors
+        self._plain = self._anchors = 0  # key id ranges, see _Combo
+        self._exclude_display: dict[str, str] = {}
+        self.automaton = self._build()
+        w = self.weights
+        self._similarity = (ItemSimilarity(self.items) if w.fallback > 0 or w.model > 0
+                            else None)
+        self.model = model
+        if model is None and w.model > 0:
+            units = sorted({item.unit for item in self.items})
+            self.model = UnitModel([*item_examples(self.items), *(examples or ())], units,
+                                   shared=corpus_examples(), alpha=w.model_alpha,
+                                   sharpness=w.model_sharpness)
+        # Per item, the model's n-grams its own wording holds: a unit the rules did not find
+        # enters with its item sharing most of the text's n-grams (gridops.routing.learned_decide).
+        self.item_grams: list[frozenset[int]] = (
+            [frozenset(self.model.known(example.text)) for example in item_examples(self.items)]
+            if self.model is not None else [])
+        self.unit_items: dict[str, list[int]] = {}
+        for index, item in enumerate(self.items):
+            self.unit_items.setdefault(item.unit, []).append(index)
+
+    def similarity(self, evidence: Evidence) -> npt.NDArray[np.float64]:
+        """Cosine similarity of the scanned text to every item, computed once per text."""
+        if evidence.similarity is None:
+            evidence.similarity = (np.zeros(len(self.items)) if self._similarity is None
+                                   else self._similarity.scores(evidence.norm))
+        return evidence.similarity
+
+    def similar(self, norm: str, count: int) -> list[tuple[int, float]]:
+        """The `count` items whose own wording is most like the normalised text."""
+        if self._similarity is None or self.weights.fallback <= 0:
+            return []
+        return self._similarity.top(norm, count)
+
+    def item(self, code: str) -> ItemStandard | None:
+        index = self._by_code.get(code)
+        return None if index is None else self.items[index]
+
+    def index(self, code: str | None) -> int | None:
+        return None if code is None else self._by_code.get(code)
+
+    def display(self, key: str) -> str:
+        return self._display.get(key, key)
+
+    @property
+    def display_of(self) -> dict[str, str]:
+        """Normalised key -> the phrase as its author wrote it (keys absent show as they are)."""
+        return self._display
+
+    def exclusion_display(self, key: str) -> str:
+        return self._exclude_display.get(key, key)
+
+    def _build(self) -> ahocorasick.Automaton:
+        phrases: dict[str, list[tuple[int, str, float]]] = {}
+        excludes: dict[str, list[int]] = {}
+        anchors: dict[str, list[_Combo]] = {}
+        combos: list[tuple[int, frozenset[str], str]] = []
+        for index, item in enumerate(self.items):
+            self._add_item(index, item, phrases, excludes)
+            combos.extend((index, frozenset(normalise(p) for p in combo), "+".join(combo))
+                          for combo in item.combos)
+        # Anchor each combo on its rarest part (fewest combos use it; then the longest), so a
+        # text full of 路 and 水 wakes few combos.
+        uses: dict[str, int] = {}
+        for _, keys, _ in combos:
+            for key in keys:
+                uses[key] = uses.get(key, 0) + 1
+        for index, keys, display in combos:
+            anchor = min(keys, key=lambda k: (uses[k], -len(k), k))
+            others = sorted(keys - {anchor}, key=lambda k: (uses[k], -len(k), k)) or [""]
+            anchors.setdefault(anchor, []).append((others[0], tuple(others[1:]), index, display))
+        mentions: dict[str, list[str]] = {}
+        for unit, aliases in UNIT_ALIASES.items():
+            for alias in aliases:
+                mentions.setdefault(normalise(alias), []).append(unit)
+        more = phrases.keys() | excludes.keys() | mentions.keys()
+        plain = sorted(anchors.keys() - more)
+        both = sorted(anchors.keys() & more)
+        ordered = [*plain, *both, *sorted(more - anchors.keys())]
+        self._plain, self._anchors = len(plain), len(plain) + len(both)
+        self._combos = [tuple(anchors[key]) for key in ordered[: self._anchors]]
+        key_ids = {key: key_id for key_id, key in enumerate(ordered)}
+        self._records = [(tuple(phrases.get(key, ())), tuple(excludes.get(key, ())), key,
+                          tuple(mentions.get(key, ()))) if key in more else ((), (), key, ())
+                         for key in ordered]
+        automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+        for key in sorted(ordered, key=self._first_character_order()):
+            automaton.add_word(key, key_ids[key])
+        automaton.make_automaton()
+        return automaton
+
+    def _first_character_order(self) -> Callable[[str], tuple[int, str]]:
+        """Keys whose first character is common in complaints first.
+
+        pyahocorasick looks a character up among a node's children one by one, in the order the
+        children were added, and most characters of a text are looked up at the root (about
+        1,100 children). The table's own wording (names, conditions, phrases) tells which
+        characters are common; adding their keys first makes the scan a quarter faster.
+        """
+        counts: Counter[str] = Counter()
+        for item in self.items:
+            counts.update(normalise(item.name + item.minor + item.filing + item.closing))
+            counts.update("".join(normalise(p) for p in item.phrases))
+        return lambda key: (-counts[key[0]], key)
+
+    def _add_item(self, index: int, item: ItemStandard,
+                  table: dict[str, list[tuple[int, str, float]]],
+                  excludes: dict[str, list[int]]) -> None:
+        w = self.weights
+        excluded = {normalise(e): e for e in item.exclude}
+        phrases: dict[str, float] = {}
+        # The official name is a phrase too, unless the item's own exclusions contradict it.
+        sources = [(item.name, w.phrase), *((p, w.phrase) for p in item.phrases),
+                   *((s, w.strong) for s in item.strong)]
+        for raw, base in sources:
+            key = normalise(raw)
+            if not key or any(key in e or e in key for e in excluded):
+                continue
+            self._display.setdefault(key, raw)
+            phrases[key] = max(phrases.get(key, 0.0), phrase_weight(key, base, w))
+        for key, weight in phrases.items():
+            table.setdefault(key, []).append((index, key, weight))
+            # A phrase inside a longer matched phrase of the same item counts once, unless it
+            # weighs more: a strong 变压器 inside a plain 变压器嗡嗡响 keeps its weight.
+            longer = tuple(k for k in phrases if k != key and key in k and phrases[k] >= weight)
+            if longer:
+                self._covered_by[(index, key)] = longer
+        for key, raw in excluded.items():
+            excludes.setdefault(key, []).append(index)
+            self._exclude_display.setdefault(key, raw)
+
+    def scan(self, text: str, factor: float = 1.0, *, exclusions: bool = True) -> Evidence:
+        """Evidence from one pass of the automaton over the normalised text."""
+        norm = normalise(text)
+        evidence = Evidence(norm)
+        if not norm:
+            return evidence
+        hits = [key_id for _end, key_id in self.automaton.iter(norm)]
+        if not hits:
+            return evidence
+        # A key seen twice means nothing more than once: each distinct key in the order of its
+        # first occurrence (which is the order the reasons quote).
+        seen = dict.fromkeys(hits)
+        plain, anchoring = self._plain, self._anchors
+        records = self._records
+        found = evidence.found
+        excluded = evidence.excluded
+        named = False
+        several: list[int] = []  # items with two phrases or more: one may lie inside another
+        for key_id in [k for k in seen if k >= plain]:
+            entries, excluding, key, units = records[key_id]
+            for index, phrase, weight in entries:
+                item_found = found.get(index)
+                if item_found is None:
+                    found[index] = {phrase: weight * factor}
+                else:
+                    item_found[phrase] = weight * factor
+                    several.append(index)
+            if excluding and exclusions:
+                for index in excluding:
+                    if index not in excluded:
+                        excluded[index] = key
+            if units:
+                named = True
+        weight = self.weights.combo * factor
+        all_combos = self._combos
+        for key_id in seen:
+            if key_id < anchoring:
+                for other, rest, index, display in all_combos[key_id]:
+                    if other in norm and (not rest or all(part in norm for part in rest)):
+                        evidence.phrase(index, display, weight)
+        if named:  # rare; a unit named twice is quoted by its last naming, as the text reads
+            for key_id in hits:
+                units = records[key_id][3]
+                if units:
+                    evidence.units.update(dict.fromkeys(units, records[key_id][2]))
+        if several:
+            self._drop_covered(found, several)
+        return evidence
+
+    def _drop_covered(self, found: dict[int, dict[str, float]], several: list[int]) -> None:
+        covered_by = self._covered_by
+        for index in dict.fromkeys(several):
+            item_found = found[index]
+            for key in [k for k in item_found if (index, k) in covered_by]:
+                if any(longer in item_found for longer in covered_by[(index, key)]):
+                    del item_found[key]
+
+    def decide(self, text: str, hints: Hints | None = None, threshold: float = 0.55,
+               ) -> Decision:
+        return _decide.decide(self, text, hints or Hints(), threshold)
+
+
+# At the end: decide.py imports the types above (a module reference resolves at call time).
+from tests.routing.frozen_default import decide as _decide  # noqa: E402
