@@ -74,10 +74,11 @@ def _running(w: q.Window) -> Any:
                 or_(SlaClock.stopped_at.is_(None), SlaClock.stopped_at >= w.cut))
 
 
-async def resolve_rounds(session: AsyncSession, w: q.Window
-                         ) -> tuple[list[Finished], list[Running]]:
+async def read_rounds(session: AsyncSession, w: q.Window
+                      ) -> tuple[Sequence[Any], dict[uuid.UUID, q.Known]]:
     """Resolve rounds stopped (met or missed) in the week, and rounds started before the cut and
-    not stopped by it (voided or merged later still count: at the week end they were open)."""
+    not stopped by it (voided or merged later still count: at the week end they were open); with
+    the incidents the recent-incidents join did not reach."""
     i = aliased(Incident, name="i")
     done = and_(q.between(SlaClock.stopped_at, w), SlaClock.outcome.in_(("met", "missed")))
     running = _running(w)
@@ -102,7 +103,13 @@ async def resolve_rounds(session: AsyncSession, w: q.Window
     # Core and positional: tens of thousands of rows, and the ORM's per-row work (and reading
     # columns by name) would double the time of the whole review.
     rows = (await (await session.connection()).execute(query)).all()
-    known = await q.incidents(session, w, [r[1] for r in rows if not r[9]])
+    return rows, await q.incidents(session, w, [r[1] for r in rows if not r[9]])
+
+
+def prepare(rows: Sequence[Any], known: dict[uuid.UUID, q.Known], clock: WorkingClock,
+            ) -> tuple[list[Finished], list[Running], list[float]]:
+    """The rounds read, sorted into finished and open, and each finished round's working
+    minutes from start to stop (suspensions not yet taken off). Pure: runs in a thread."""
     finished, still = [], []
     for r in rows:
         if r[9]:
@@ -118,7 +125,7 @@ async def resolve_rounds(session: AsyncSession, w: q.Window
                                  item_name, state))
         else:
             finished.append(Finished(key, r[1], r[3], r[5], r[6], r[4]))
-    return finished, still
+    return finished, still, [clock.minutes(r.started_at, r.stopped_at) for r in finished]
 
 
 async def _suspensions(session: AsyncSession,
@@ -138,13 +145,13 @@ async def _suspensions(session: AsyncSession,
 
 
 async def handling(session: AsyncSession, ledger: Ledger, finished: list[Finished],
-                   clock: WorkingClock) -> None:
-    """办理时长: working hours from the round's start to its resolution, suspensions excluded."""
+                   worked: list[float], clock: WorkingClock) -> None:
+    """办理时长: working hours from the round's start to its resolution, suspensions excluded
+    (`worked`: the working minutes of each round, start to stop, from `prepare`)."""
     urgent_paused = [r.incident_id for r in finished if r.basis != "working" and r.paused_minutes]
     pauses = await _suspensions(session, urgent_paused)
     hours: dict[Key, list[float]] = defaultdict(list)
-    for r in finished:
-        minutes = clock.minutes(r.started_at, r.stopped_at)
+    for r, minutes in zip(finished, worked, strict=True):
         if r.basis == "working":
             minutes -= r.paused_minutes
         else:

@@ -3,6 +3,7 @@ the ranking with its red and black lists, hotspots and the overdue list. Read-on
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -90,18 +91,19 @@ async def weekly_all(session: AsyncSession, week: Week, *, actor: Actor, now: da
     rollup of the same tallies (ledger.py)."""
     w = _window(week, actor, now)
     ledger = Ledger()
-    items = await q.received(session, w, ledger)
-    await q.clocks_due(session, w, ledger)
-    await rounds.reattribute_missed(session, w, ledger)
-    await q.events(session, w, ledger)
-    await q.extensions(session, w, ledger)
-    names = await _names(session)
-    finished, running = await rounds.resolve_rounds(session, w)
+    rows, known = await rounds.read_rounds(session, w)
     clock = WorkingClock(cal)
-    await rounds.handling(session, ledger, finished, clock)
+    # Sorting the week's rounds and measuring their working time is pure Python over tens of
+    # thousands of rows: it runs in a thread while the statements below wait on the database.
+    prepared = asyncio.create_task(asyncio.to_thread(rounds.prepare, rows, known, clock))
+    try:
+        items = await _tally(session, w, ledger, settings)
+        names = await _names(session)
+    finally:
+        finished, running, worked = await prepared
+    await rounds.handling(session, ledger, finished, worked, clock)
     overdue = await rounds.open_rounds(session, w, ledger, running, clock, names)
     overdue.sort(key=lambda o: (-o.overdue_hours, str(o.incident_id)))
-    await rounds.repeats(session, w, ledger, settings.review.repeat_window_hours)
     weights = settings.review.weights
     units_all = [Card(k, names.get(k, k), t) for k, t in ledger.units.items()]
     red, black = red_black(rank(units_all, weights))
@@ -120,6 +122,18 @@ async def weekly_all(session: AsyncSession, week: Week, *, actor: Actor, now: da
                                              actor.street_code))
         out[scope] = review
     return out
+
+
+async def _tally(session: AsyncSession, w: q.Window, ledger: Ledger,
+                 settings: Settings) -> list[tuple[str, str | None, int]]:
+    """Every figure counted in SQL; returns the week's items (hotspots)."""
+    items = await q.received(session, w, ledger)
+    await q.clocks_due(session, w, ledger)
+    await rounds.reattribute_missed(session, w, ledger)
+    await q.events(session, w, ledger)
+    await q.extensions(session, w, ledger)
+    await rounds.repeats(session, w, ledger, settings.review.repeat_window_hours)
+    return items
 
 
 def _ranked_all(cards: list[Card], weights: dict[str, float]) -> list[Card]:
