@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -17,10 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gridops.audit import service as audit
 from gridops.errors import Unavailable
+from gridops.incidents import duplicates
 from gridops.places import service as places
 from gridops.places.models import Grid
 from gridops.routing import service as routing
-from tests.builders import grids, load_rules
+from gridops.settings import Settings
+from tests.builders import grids, load_rules, make_incident
 
 URL = "/api/v1/incidents"
 Auth = Callable[..., dict[str, str]]
@@ -106,3 +108,22 @@ async def test_requests_trust_the_version_checks_for_a_second(
         with counted(engine) as statements, pytest.raises(Unavailable):
             await routing.active_rules(on_connection)
         assert len(statements) == 1
+
+
+async def test_duplicate_search_pages_past_box_corners_to_the_newest_in_the_circle(
+        session: AsyncSession, settings: Settings, now: datetime, world: list[Grid]) -> None:
+    """The newest open reports of the item sit in a corner of the search box (inside the box,
+    outside the radius): the search reads on, page by page, to the newest that are close."""
+    grid = world[0]
+    lat, lon = grid.centroid_lat, grid.centroid_lon
+    corner = settings.duplicates.radius_m * 0.9 / duplicates.METRES_PER_DEG_LAT  # ~127 m away
+    for minutes in range(1, 131):
+        await make_incident(session, state="dispatched", item_code="SJ05001",
+                            lat=lat + corner, lon=lon + corner * 1.2,
+                            now=now - timedelta(minutes=minutes))
+    near = [await make_incident(session, state="dispatched", item_code="SJ05001", lat=lat,
+                                lon=lon, now=now - timedelta(hours=1, minutes=m))
+            for m in range(1, duplicates.MAX_FLAGGED + 3)]
+    found = await duplicates.find(session, item_code="SJ05001", lat=lat, lon=lon, phone=None,
+                                  now=now, settings=settings.duplicates)
+    assert found == [i.id for i in near[:duplicates.MAX_FLAGGED]]

@@ -7,9 +7,10 @@ import math
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import ColumnElement, and_, literal, or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gridops.db import UTCDateTime
 from gridops.incidents.models import Incident
 from gridops.incidents.schemas import OPEN_STATES
 from gridops.settings import DuplicateSettings
@@ -17,6 +18,7 @@ from gridops.settings import DuplicateSettings
 EARTH_RADIUS_M = 6_371_008.8
 METRES_PER_DEG_LAT = 111_320.0
 MAX_FLAGGED = 20
+_PAGE = 100
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -47,13 +49,25 @@ async def find(session: AsyncSession, *, item_code: str | None, lat: float | Non
         either.append(Incident.reporter_phone == phone)
     query = select(Incident.id, Incident.created_at, Incident.lat, Incident.lon,
                    Incident.reporter_phone).where(
-        Incident.item_code == item_code, Incident.state.in_(OPEN_STATES), or_(*either))
-    found: dict[uuid.UUID, datetime] = {}
-    for row in (await session.execute(query)).all():
-        close = (point is not None and row.lat is not None and row.lon is not None
-                 and row.created_at >= since
-                 and haversine_m(*point, row.lat, row.lon) <= settings.radius_m)
-        if close or (phone is not None and row.reporter_phone == phone):
-            found[row.id] = row.created_at
-    ranked = sorted(found.items(), key=lambda kv: (kv[1], str(kv[0])), reverse=True)
-    return [incident_id for incident_id, _ in ranked[:MAX_FLAGGED]]
+        Incident.item_code == item_code, Incident.state.in_(OPEN_STATES), or_(*either),
+    ).order_by(Incident.created_at.desc(), Incident.id.desc()).limit(_PAGE)
+    # Newest first, a page at a time, until MAX_FLAGGED pass the exact test: a busy corner
+    # holds thousands of open reports of one item, and only the newest are flagged.
+    found: list[uuid.UUID] = []
+    after: tuple[datetime, uuid.UUID] | None = None
+    while True:
+        page = query if after is None else query.where(
+            tuple_(Incident.created_at, Incident.id) < tuple_(literal(after[0], UTCDateTime()),
+                                                              literal(after[1])))
+        rows = (await session.execute(page)).all()
+        for row in rows:
+            close = (point is not None and row.lat is not None and row.lon is not None
+                     and row.created_at >= since
+                     and haversine_m(*point, row.lat, row.lon) <= settings.radius_m)
+            if close or (phone is not None and row.reporter_phone == phone):
+                found.append(row.id)
+                if len(found) == MAX_FLAGGED:
+                    return found
+        if len(rows) < _PAGE:
+            return found
+        after = (rows[-1].created_at, rows[-1].id)
