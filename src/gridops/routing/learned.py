@@ -50,6 +50,8 @@ class Prediction(NamedTuple):
     units: tuple[str, ...]
     posterior: npt.NDArray[np.float64]  # per unit, sums to 1
     ids: list[int]  # the text's grams the model knows
+    id_array: npt.NDArray[np.intp]  # the same, as an array for gathers
+    rows: npt.NDArray[np.float64]  # their log-probability rows (gram × unit), read once
 
     @property
     def grams(self) -> int:
@@ -61,6 +63,7 @@ class Prediction(NamedTuple):
 
 
 _DIGITS = tuple("0123456789")
+_NO_IDS = np.zeros(0, dtype=np.intp)
 
 
 def grams(norm: str) -> set[str]:
@@ -171,42 +174,58 @@ class UnitModel:
         totals = matrix.sum(axis=0) + alpha * len(keep)
         logp = np.log(matrix + alpha) - np.log(np.maximum(totals, 1e-9))
         self._logp = logp - logp.mean(axis=1, keepdims=True)
+        self._unit_index = {unit: i for i, unit in enumerate(self.units)}
+        self._flat = np.full(len(self.units), 1.0 / len(self.units))
+        self._none = self._logp[:0]
 
     def __len__(self) -> int:
         return len(self._ids)
 
     def known(self, norm: str) -> list[int]:
+        return self.known_grams(grams(norm))
+
+    def known_grams(self, text_grams: set[str]) -> list[int]:
+        """Ids of the grams the model knows, in the set's order (the sums below follow it)."""
         get = self._ids.get
-        return [i for i in map(get, grams(norm)) if i is not None]
+        return [i for i in map(get, text_grams) if i is not None]
 
     def predict(self, norm: str) -> Prediction:
-        ids = self.known(norm)
+        return self.predict_grams(grams(norm))
+
+    def predict_grams(self, text_grams: set[str]) -> Prediction:
+        """As `predict`, from the text's `grams` (the router extracts them once per text)."""
+        ids = self.known_grams(text_grams)
         if not ids:
-            flat = np.full(len(self.units), 1.0 / len(self.units))
-            return Prediction(self.units, flat, ids)
+            return Prediction(self.units, self._flat.copy(), ids, _NO_IDS, self._none)
         # A short text is weak evidence: its mean is taken over at least `min_grams` grams (the
         # missing ones count as neutral), so 今天天气不错 leaves the posterior nearly flat.
-        z = self._logp[ids].sum(axis=0)
+        index = np.array(ids, dtype=np.intp)
+        rows = self._logp[index]
+        z = rows.sum(axis=0)
         z *= self.sharpness / max(len(ids), self.min_grams)
         p = np.exp(z - z.max())
-        return Prediction(self.units, p / p.sum(), ids)
+        return Prediction(self.units, p / p.sum(), ids, index, rows)
 
     def drivers(self, prediction: Prediction, unit: str, versus: str | None,
                 count: int = 3) -> list[str]:
         """The text's grams that most favour `unit` over `versus` (or over the average unit);
         a gram inside a longer quoted one is not quoted again."""
         ids = prediction.ids
-        if not ids or unit not in self.units:
+        column = self._unit_index.get(unit)
+        if not ids or column is None:
             return []
-        column = self._logp[:, self.units.index(unit)]
-        lift = column[ids]
-        if versus in self.units:
-            lift = lift - self._logp[:, self.units.index(versus)][ids]
+        rows = prediction.rows
+        lift = rows[:, column]
+        other = None if versus is None else self._unit_index.get(versus)
+        if other is not None:
+            lift = lift - rows[:, other]
         quoted: list[str] = []
-        for i in np.argsort(-lift, kind="stable")[: 4 * count].tolist():
-            if lift[i] <= 0 or len(quoted) == count:
+        order = np.argsort(-lift, kind="stable")[: 4 * count]
+        names = self.grams
+        for i, value in zip(order.tolist(), lift[order].tolist(), strict=True):
+            if value <= 0 or len(quoted) == count:
                 break
-            gram = self.grams[ids[i]]
+            gram = names[ids[i]]
             if not any(gram in q for q in quoted):
                 quoted = [q for q in quoted if q not in gram] + [gram]
         return quoted

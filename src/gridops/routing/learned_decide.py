@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import numpy.typing as npt
 
 from gridops.routing.scoring import Evidence
 
@@ -28,7 +29,7 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
     model = rules.model
     assert model is not None
     w = rules.weights
-    prediction = model.predict(evidence.norm)
+    prediction = model.predict_grams(rules.text_grams(evidence))
     if not prediction.grams:
         reasons.append("learned model consulted (rules weak or close): it knows none of the "
                        "text's n-grams")
@@ -36,7 +37,6 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
     posterior = prediction.posterior
     order = np.argsort(-posterior, kind="stable")[: w.model_units].tolist()
     changed = False
-    shared: frozenset[int] | None = None
     voted: list[str] = []
     for i in order:
         p = float(posterior[i])
@@ -45,9 +45,7 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
         unit = model.units[i]
         bonus = w.model * p
         if unit not in units:
-            if shared is None:
-                shared = frozenset(prediction.ids)
-            index = _item_for(rules, evidence, unit, shared)
+            index = _item_for(rules, evidence, unit, prediction.id_array)
             if index is None:
                 continue
             scores[index] = bonus
@@ -68,11 +66,16 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
 
 
 def _item_for(rules: CompiledRules, evidence: Evidence, unit: str,
-              grams: frozenset[int]) -> int | None:
-    """The unit's item whose own wording shares most of the text's n-grams (ties: table order),
-    skipping excluded items."""
-    candidates = [i for i in rules.unit_items.get(unit, ()) if i not in evidence.excluded]
-    if not candidates:
+              ids: npt.NDArray[np.intp]) -> int | None:
+    """The unit's item whose own wording shares most of the text's n-grams (`ids`, the model's;
+    ties: table order), skipping excluded items."""
+    indices = rules.unit_items.get(unit)
+    if not indices:
         return None
-    item_grams = rules.item_grams
-    return max(candidates, key=lambda i: len(item_grams[i] & grams))
+    shared = rules.item_grams[unit][ids].sum(axis=0).tolist()
+    excluded = evidence.excluded
+    best, most = None, -1
+    for index, count in zip(indices, shared, strict=True):
+        if count > most and index not in excluded:
+            best, most = index, count
+    return best

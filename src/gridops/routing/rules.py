@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridops.routing.aliases import UNIT_ALIASES
-from gridops.routing.learned import Example, UnitModel, corpus_examples, item_examples
+from gridops.routing.learned import Example, UnitModel, corpus_examples, grams, item_examples
 from gridops.routing.normalise import normalise
 from gridops.routing.scoring import Evidence, Weights, phrase_weight
 from gridops.routing.similarity import ItemSimilarity
@@ -104,20 +104,31 @@ class CompiledRules:
             self.model = UnitModel([*item_examples(self.items), *(examples or ())], units,
                                    shared=corpus_examples(), alpha=w.model_alpha,
                                    sharpness=w.model_sharpness)
-        # Per item, the model's n-grams its own wording holds: a unit the rules did not find
-        # enters with its item sharing most of the text's n-grams (gridops.routing.learned_decide).
-        self.item_grams: list[frozenset[int]] = (
-            [frozenset(self.model.known(example.text)) for example in item_examples(self.items)]
-            if self.model is not None else [])
         self.unit_items: dict[str, list[int]] = {}
         for index, item in enumerate(self.items):
             self.unit_items.setdefault(item.unit, []).append(index)
+        # Per unit, model n-gram × the unit's items: 1 where the item's own wording holds the
+        # n-gram. A unit the rules did not find enters with its item sharing most of the text's
+        # n-grams (gridops.routing.learned_decide): one gather and sum counts them.
+        self.item_grams: dict[str, npt.NDArray[np.int32]] = {}
+        if self.model is not None:
+            every = np.zeros((len(self.model), len(self.items)), dtype=np.int32)
+            for index, example in enumerate(item_examples(self.items)):
+                every[self.model.known(example.text), index] = 1
+            self.item_grams = {unit: np.ascontiguousarray(every[:, indices])
+                               for unit, indices in self.unit_items.items()}
+
+    def text_grams(self, evidence: Evidence) -> set[str]:
+        """The scanned text's distinct character 1–2-grams, extracted once per text."""
+        if evidence.grams is None:
+            evidence.grams = grams(evidence.norm)
+        return evidence.grams
 
     def similarity(self, evidence: Evidence) -> npt.NDArray[np.float64]:
         """Cosine similarity of the scanned text to every item, computed once per text."""
         if evidence.similarity is None:
             evidence.similarity = (np.zeros(len(self.items)) if self._similarity is None
-                                   else self._similarity.scores(evidence.norm))
+                                   else self._similarity.scores_of(self.text_grams(evidence)))
         return evidence.similarity
 
     def similar(self, norm: str, count: int) -> list[tuple[int, float]]:

@@ -62,7 +62,7 @@ def phrase_weight(key: str, base: float, weights: Weights) -> float:
 class Evidence:
     """What one scan found: per item index, matched phrase key -> weight; and exclusions hit."""
 
-    __slots__ = ("excluded", "found", "norm", "similarity", "units")
+    __slots__ = ("excluded", "found", "grams", "norm", "similarity", "units")
 
     def __init__(self, norm: str = "") -> None:
         self.norm = norm  # the normalised text
@@ -71,6 +71,8 @@ class Evidence:
         self.units: dict[str, str] = {}  # unit named in the text -> the words naming it
         # per item, the text's wording similarity, once computed (gridops.routing.similarity)
         self.similarity: npt.NDArray[np.float64] | None = None
+        # its distinct character 1–2-grams, once extracted (shared by similarity and the model)
+        self.grams: set[str] | None = None
 
     def phrase(self, index: int, key: str, weight: float) -> None:
         found = self.found.get(index)

@@ -128,11 +128,20 @@ class ItemSimilarity:
                 for index, value in zip(best.tolist(), sums[best].tolist(), strict=True)
                 if value > 0]
 
+    def scores_of(self, grams: set[str]) -> npt.NDArray[np.float64]:
+        """As `scores`, from the text's distinct 1- and 2-grams (`gridops.routing.learned.grams`:
+        the router extracts them once per text; single digits are stop grams either way)."""
+        sums, length = self._dot_grams(grams)
+        return sums / length
+
     def _dot(self, norm: str) -> tuple[npt.NDArray[np.float64], float]:
-        """Per item, the dot product of the text's IDF vector with the item's unit vector; and
-        the text vector's length."""
         grams = set(map(add, norm, norm[1:]))
         grams.update(norm)
+        return self._dot_grams(grams)
+
+    def _dot_grams(self, grams: set[str]) -> tuple[npt.NDArray[np.float64], float]:
+        """Per item, the dot product of the text's IDF vector with the item's unit vector; and
+        the text vector's length."""
         found = [gram_id for gram_id in map(self._ids.get, grams) if gram_id is not None]
         if not found:
             return np.zeros(self._count), 1.0
