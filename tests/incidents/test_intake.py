@@ -115,8 +115,9 @@ async def test_street_item_goes_to_the_street_of_the_grid(
         session: AsyncSession, settings: Settings, cal: WorkingCalendar, now: datetime,
         world: list[Grid]) -> None:
     grid = world[2]
-    incident = await receive(session, settings, cal, now, text="楼道堆物严重，堵住了消防通道",
-                             grid_code=grid.code)
+    # Not "…堵住了消防通道": the learned model rightly hears the fire brigade (FRB) in that.
+    incident = await receive(session, settings, cal, now,
+                             text="楼道里堆满了杂物，邻居的旧家具一直不清理", grid_code=grid.code)
     assert (incident.state, incident.unit_code) == ("dispatched", "STR")
     assert incident.assigned_street_code == grid.street_code
     assert incident.level == "community"
@@ -125,7 +126,8 @@ async def test_street_item_goes_to_the_street_of_the_grid(
 async def test_street_item_without_a_place_goes_to_triage(
         session: AsyncSession, settings: Settings, cal: WorkingCalendar, now: datetime,
         world: list[Grid]) -> None:
-    incident = await receive(session, settings, cal, now, text="楼道堆物严重，堵住了消防通道")
+    incident = await receive(session, settings, cal, now,
+                             text="楼道里堆满了杂物，邻居的旧家具一直不清理")
     assert incident.grid_code is None
     assert incident.street_code is None
     assert incident.state == "triage"
@@ -270,7 +272,7 @@ async def test_hotline_order_in_triage_sends_nothing(
         session: AsyncSession, settings: Settings, cal: WorkingCalendar, now: datetime,
         world: list[Grid]) -> None:
     incident = await intake.receive(
-        session, IncidentIn(text="咨询一下相关政策"), actor=HOTLINE, now=now, cal=cal,
+        session, IncidentIn(text="你好，我想问一下"), actor=HOTLINE, now=now, cal=cal,
         settings=settings, channel="hotline_12345", external_id="GD2026112400018")
     assert incident.state == "triage"
     assert await session.scalar(select(OutboxMessage.id)) is None
