@@ -85,3 +85,26 @@ async def test_an_old_incident_counts_like_a_new_one(session: AsyncSession, run:
     assert counts(card(await run("grid"), b.G1)) == {
         "sign_due": 1, "dispatches": 1, "returns": 1, "extensions": 1, "resolve_due": 2,
         "resolve_met": 1, "completed": 1, "open_end": 1, "overdue_open": 1}
+
+
+async def test_a_round_handed_over_after_the_week_counts_for_its_holder_at_the_end(
+        session: AsyncSession, run: Run) -> None:
+    # Open and overdue at the week end while UMLE held it; returned and redispatched to HURD the
+    # Monday after, so the clock is HURD's now. The first hand-over after the cut decides.
+    moved = await b.incident(session, "HURD", b.G1, START, title="移交")
+    await b.clock(session, moved, "resolve", local(THU, 10), started=local(MON, 9))
+    await b.event(session, moved, "return_approved", END + timedelta(hours=1),
+                  unit_code=["UMLE", None])
+    await b.event(session, moved, "redispatched", END + timedelta(hours=2),
+                  unit_code=[None, "HURD"])
+    await b.event(session, moved, "return_approved", END + timedelta(hours=3),
+                  unit_code=["HURD", None])  # a later hand-over does not decide
+    kept = await b.incident(session, "HURD", b.G2, OLD, title="未移交")
+    await b.clock(session, kept, "resolve", local(THU, 10), started=local(MON, 9))
+    await b.event(session, kept, "dispatched", local(MON, 9), unit_code=[None, "HURD"])
+    review = await run()
+    # The deadline it missed (Thursday) is UMLE's too: the same hand-over is the first after it.
+    assert counts(card(review, "UMLE")) == {"resolve_due": 1, "open_end": 1, "overdue_open": 1}
+    assert counts(card(review, "HURD")) == {"received": 1, "dispatches": 1, "resolve_due": 1,
+                                            "open_end": 1, "overdue_open": 1}
+    assert {o.title: o.unit for o in review.overdue} == {"移交": "UMLE", "未移交": "HURD"}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select
+from sqlalchemy import ColumnElement, and_, case, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -176,23 +176,28 @@ def holder_before(changes: dict[str, Any], unit: str | None,
     return moved[0], street
 
 
+def _first_handover(after: ColumnElement[bool]) -> Any:
+    """The changes of the clock's incident's first hand-over event matching `after`.
+
+    A correlated subquery, so each clock probes its own incident's events (by incident_id):
+    as a join, PostgreSQL read every hand-over since the week began (seconds for a week months
+    back) to match a few thousand clocks."""
+    return (select(AuditEvent.changes)
+            .where(AuditEvent.incident_id == SlaClock.incident_id,
+                   AuditEvent.action.in_(q.HANDOVER), after)
+            .order_by(AuditEvent.at, AuditEvent.id).limit(1).scalar_subquery())
+
+
 async def reattribute_missed(session: AsyncSession, w: q.Window, ledger: Ledger) -> None:
     """A deadline missed while unit A held the order stays A's after a return or redispatch
     handed the clock on (退单不重置, 时间归属原单位): move it from the current holder to the
     holder at the deadline, read from the first hand-over event after it."""
-    query = (select(SlaClock.id, SlaClock.kind, SlaClock.unit_code, SlaClock.incident_id,
-                    AuditEvent.changes)
-             .join(AuditEvent, and_(AuditEvent.incident_id == SlaClock.incident_id,
-                                    AuditEvent.action.in_(q.HANDOVER),
-                                    AuditEvent.at > SlaClock.due_at,
-                                    AuditEvent.at > w.start))  # implied; lets `at` be ranged
-             .where(q.judged(w), SlaClock.outcome.is_distinct_from("met"))
-             .order_by(SlaClock.id, AuditEvent.at, AuditEvent.id))
-    first: dict[uuid.UUID, Any] = {}
-    for row in await session.execute(query):
-        first.setdefault(row.id, row)
-    known = await q.incidents(session, w, [r.incident_id for r in first.values()])
-    for row in first.values():
+    clocks = (select(SlaClock.kind, SlaClock.unit_code, SlaClock.incident_id,
+                     _first_handover(AuditEvent.at > SlaClock.due_at).label("changes"))
+              .where(q.judged(w), SlaClock.outcome.is_distinct_from("met")).subquery())
+    handed = (await session.execute(select(clocks).where(clocks.c.changes.is_not(None)))).all()
+    known = await q.incidents(session, w, [r.incident_id for r in handed])
+    for row in handed:
         if row.incident_id not in known:
             continue
         key: Key = (row.unit_code, *known[row.incident_id].key[1:])
@@ -205,16 +210,10 @@ async def reattribute_missed(session: AsyncSession, w: q.Window, ledger: Ledger)
 async def _handed_over_after_cut(session: AsyncSession,
                                  w: q.Window) -> dict[uuid.UUID, dict[str, Any]]:
     """Per open round: the changes of the first hand-over after the cut."""
-    query = (select(SlaClock.id, AuditEvent.changes)
-             .join(AuditEvent, and_(AuditEvent.incident_id == SlaClock.incident_id,
-                                    AuditEvent.action.in_(q.HANDOVER),
-                                    AuditEvent.at >= w.cut))
-             .where(SlaClock.kind == "resolve", _running(w))
-             .order_by(SlaClock.id, AuditEvent.at, AuditEvent.id))
-    moves: dict[uuid.UUID, dict[str, Any]] = {}
-    for clock_id, changes in await session.execute(query):
-        moves.setdefault(clock_id, changes)
-    return moves
+    clocks = (select(SlaClock.id, _first_handover(AuditEvent.at >= w.cut).label("changes"))
+              .where(SlaClock.kind == "resolve", _running(w)).subquery())
+    query = select(clocks).where(clocks.c.changes.is_not(None))
+    return {row[0]: row[1] for row in await session.execute(query)}
 
 
 async def _extensions_after(session: AsyncSession, ids: Sequence[uuid.UUID],

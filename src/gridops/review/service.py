@@ -91,6 +91,7 @@ async def weekly_all(session: AsyncSession, week: Week, *, actor: Actor, now: da
     rollup of the same tallies (ledger.py)."""
     w = _window(week, actor, now)
     ledger = Ledger()
+    await q.without_jit(session)
     rows, known = await rounds.read_rounds(session, w)
     clock = WorkingClock(cal)
     # Sorting the week's rounds and measuring their working time is pure Python over tens of
