@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -56,8 +57,10 @@ async def merge(session: AsyncSession, incident_id: uuid.UUID, data: MergeIn,
     if data.into_id == incident_id:
         raise Invalid("an incident cannot be merged into itself")
     if data.into_id < incident_id:
-        # Lock both rows in id order, so two crossing merges cannot deadlock.
-        await _target(session, data.into_id, ctx)
+        # Lock both rows in id order, so two crossing merges cannot deadlock. The target is
+        # judged only after this incident's own checks: an outsider learns nothing of either.
+        with contextlib.suppress(NotFound):
+            await load(session, data.into_id)
     incident = await begin(session, incident_id, Action.merge, ctx)
     target = await _target(session, data.into_id, ctx)
     before = snapshot(incident)
