@@ -22,17 +22,18 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def utcnow() -> datetime:
+# Plain `def` dependencies run in a thread pool; these are trivial, so they are async.
+async def utcnow() -> datetime:
     """The request's notion of now; tests override this dependency."""
     return datetime.now(UTC)
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _calendar(request: Request) -> Any:
+async def _calendar(request: Request) -> Any:
     return request.app.state.calendar
 
 
