@@ -8,10 +8,10 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, or_, select
+from sqlalchemy import ColumnElement, DateTime, and_, case, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -74,6 +74,16 @@ def _running(w: q.Window) -> Any:
                 or_(SlaClock.stopped_at.is_(None), SlaClock.stopped_at >= w.cut))
 
 
+def _raw(moment: Any) -> Any:
+    """A timestamp without UTCDateTime's per-value conversion on the event loop: `prepare`
+    makes it aware UTC in its thread (SQLite hands back naive UTC)."""
+    return type_coerce(moment, DateTime(timezone=True))
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 async def read_rounds(session: AsyncSession, w: q.Window
                       ) -> tuple[Sequence[Any], dict[uuid.UUID, q.Known]]:
     """Resolve rounds stopped (met or missed) in the week, and rounds started before the cut and
@@ -91,8 +101,8 @@ async def read_rounds(session: AsyncSession, w: q.Window
     # 9 incident joined?, 10-13 its places, 14-16 title, item and state (open).
     query = (select(case((running, 1), else_=0), SlaClock.incident_id, SlaClock.unit_code,
                     SlaClock.basis, SlaClock.paused_minutes,
-                    case((running, SlaClock.due_at), else_=SlaClock.started_at),
-                    case((running, SlaClock.paused_at), else_=SlaClock.stopped_at),
+                    _raw(case((running, SlaClock.due_at), else_=SlaClock.started_at)),
+                    _raw(case((running, SlaClock.paused_at), else_=SlaClock.stopped_at)),
                     when_open(SlaClock.id), SlaClock.extended_minutes,
                     case((i.id.is_(None), 0), else_=1),
                     i.assigned_street_code, i.street_code, i.community_code, i.grid_code,
@@ -121,10 +131,10 @@ def prepare(rows: Sequence[Any], known: dict[uuid.UUID, q.Known], clock: Working
         else:
             continue  # not in the reviewed part of the district
         if r[0]:
-            still.append(Running(key, r[7], r[1], r[3], r[5], r[8], r[6], title or "",
-                                 item_name, state))
+            still.append(Running(key, r[7], r[1], r[3], _utc(r[5]), r[8],
+                                 r[6] and _utc(r[6]), title or "", item_name, state))
         else:
-            finished.append(Finished(key, r[1], r[3], r[5], r[6], r[4]))
+            finished.append(Finished(key, r[1], r[3], _utc(r[5]), _utc(r[6]), r[4]))
     return finished, still, [clock.minutes(r.started_at, r.stopped_at) for r in finished]
 
 
