@@ -34,10 +34,10 @@ run: demo  ## set up everything and serve the demo district on http://$(HOST):$(
 	$(BIN)/gridops serve --host $(HOST) --port $(PORT)
 
 test: install  ## the whole suite on SQLite, then on PostgreSQL when GRIDOPS_TEST_DATABASE_URL is set
-	env -u GRIDOPS_TEST_DATABASE_URL -u GRIDOPS_DATABASE__URL $(BIN)/pytest
+	env -u GRIDOPS_TEST_DATABASE_URL -u GRIDOPS_DATABASE__URL $(BIN)/pytest -q -rs
 	@if [ -n "$$GRIDOPS_TEST_DATABASE_URL" ]; then \
 	  echo "--- again on PostgreSQL ($$GRIDOPS_TEST_DATABASE_URL)"; \
-	  env -u GRIDOPS_DATABASE__URL $(BIN)/pytest; \
+	  env -u GRIDOPS_DATABASE__URL $(BIN)/pytest -q -rs; \
 	fi
 
 lint: install
