@@ -8,7 +8,7 @@ PORT   ?= 8000
 
 export GRIDOPS_DATABASE__URL ?= sqlite+aiosqlite:///./var/gridops.db
 
-.PHONY: install run demo test test-sqlite test-postgres lint openapi bench clean
+.PHONY: install run demo history test lint openapi clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "gridops needs Python >= 3.11"'
@@ -23,6 +23,9 @@ demo: install  ## migrate the database and load the demo district (idempotent)
 	@mkdir -p var
 	$(BIN)/gridops migrate
 	$(BIN)/gridops demo
+
+history: demo  ## add four weeks of simulated work orders, so the weekly review has something to show
+	$(BIN)/gridops simulate --weeks 4 --per-day 15
 
 run: demo  ## set up everything and serve the demo district on http://$(HOST):$(PORT)
 	@echo ""
