@@ -6,7 +6,7 @@ from collections import Counter
 from datetime import UTC, timedelta
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import Delete, delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gridops.audit import service as audit
@@ -19,6 +19,7 @@ from gridops.clock.models import SlaClock
 from gridops.db import create_sessionmaker
 from gridops.incidents.models import Incident
 from gridops.outbox.models import OutboxMessage
+from gridops.places.models import Unit
 from gridops.settings import Settings
 from tests.clock.conftest import Item, MakeIncident, new_incident, sh
 
@@ -192,6 +193,7 @@ async def test_two_sweepers_never_act_twice_on_one_clock(
             for table in (AuditEvent, OutboxMessage, SlaClock):
                 await session.execute(delete(table).where(table.incident_id.in_(ids)))
             await session.execute(delete(Incident).where(Incident.id.in_(ids)))
+            await session.execute(_placeholder_units())
 
 
 
@@ -219,6 +221,12 @@ async def test_a_clock_whose_incident_a_request_holds_waits_for_the_next_sweep(
             for table in (AuditEvent, OutboxMessage, SlaClock):
                 await session.execute(delete(table).where(table.incident_id == incident.id))
             await session.execute(delete(Incident).where(Incident.id == incident.id))
+            await session.execute(_placeholder_units())
+
+
+def _placeholder_units() -> Delete:
+    """The units `ensure_units` made for these committed incidents (named by their code)."""
+    return delete(Unit).where(Unit.name_zh == Unit.code, Unit.name_en == Unit.code)
 
 
 def _hours(settings: Settings, hours: tuple[float, float, float]) -> Settings:
