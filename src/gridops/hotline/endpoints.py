@@ -8,7 +8,7 @@ timestamp window, signature; then JSON, the envelope, and each order on its own.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request
 from pydantic import ValidationError
@@ -24,6 +24,7 @@ from gridops.errors import (
 )
 from gridops.hotline import service, signing
 from gridops.hotline.schemas import Batch, BatchDoc, BatchResult
+from gridops.ops.schema import inline_schema
 from gridops.settings import HotlineSettings
 
 router = APIRouter(tags=["hotline"])
@@ -31,25 +32,6 @@ router = APIRouter(tags=["hotline"])
 
 class MalformedBody(GridopsError):
     status, slug, title = 400, "malformed-body", "Body is not UTF-8 JSON"
-
-
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """The pydantic schema with its $defs inlined: an operation's request body cannot refer to
-    `#/$defs/...`, and these models appear nowhere else in the document."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return walk(defs[ref.removeprefix("#/$defs/")])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    result: dict[str, Any] = walk(schema)
-    return result
 
 
 DESCRIPTION = """
@@ -122,7 +104,7 @@ def _batch(body: bytes) -> Batch:
     "/webhooks/12345", summary="Receive a batch of 12345 hotline orders",
     description=DESCRIPTION.strip(), responses=problems(400, 401, 413, 415, 422),
     openapi_extra={"x-auth": "hmac-sha256", "requestBody": {"required": True, "content": {
-        "application/json": {"schema": _inline(BatchDoc.model_json_schema())}}}},
+        "application/json": {"schema": inline_schema(BatchDoc)}}}},
 )
 async def receive_hotline_orders(
     request: Request, session: Session, now: Now, settings: AppSettings, cal: Calendar,

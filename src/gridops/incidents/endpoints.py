@@ -29,6 +29,7 @@ from gridops.incidents.schemas import (
     State,
     Urgency,
 )
+from gridops.ops.schema import inline_schema
 from gridops.settings import Settings
 
 router = APIRouter(prefix="/incidents", tags=["incidents"])
@@ -52,27 +53,8 @@ async def _storage(request: Request) -> storage.Storage:
 Store = Annotated[storage.Storage, Depends(_storage)]
 
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """The model's JSON schema with its $defs inlined: the body below is not a declared
-    parameter, so FastAPI would not publish the referenced components."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return walk(defs[ref.removeprefix("#/$defs/")])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    result: dict[str, Any] = walk(schema)
-    return result
-
-
 _INTAKE_BODY: dict[str, Any] = {"requestBody": {"required": True, "content": {
-    "application/json": {"schema": _inline(IncidentIn.model_json_schema())},
+    "application/json": {"schema": inline_schema(IncidentIn)},
     "multipart/form-data": {"schema": {
         "type": "object", "required": ["data"],
         "properties": {
