@@ -25,17 +25,17 @@ def _describe(name: str, default: Any) -> str:
 
 
 def settings_rows(model: type[BaseModel] = Settings, prefix: str = "GRIDOPS_",
-                  instance: BaseModel | None = None) -> Iterator[tuple[str, str, str]]:
+                  instance: BaseModel | None = None) -> Iterator[tuple[str, str]]:
     instance = instance or model.model_construct()
     for name, field in model.model_fields.items():
         value = getattr(instance, name, field.default)
         if isinstance(value, BaseModel):
             yield from settings_rows(type(value), f"{prefix}{name.upper()}__", value)
             continue
-        yield f"{prefix}{name.upper()}", _describe(name, value), field.description or ""
+        yield f"{prefix}{name.upper()}", _describe(name, value)
 
 
 def markdown_table() -> str:
     lines = ["| variable | default |", "|---|---|"]
-    lines += [f"| `{var}` | `{default}` |" for var, default, _ in settings_rows()]
+    lines += [f"| `{var}` | `{default}` |" for var, default in settings_rows()]
     return "\n".join(lines)
