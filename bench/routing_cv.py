@@ -1,6 +1,6 @@
 """Calibrate the learned model and its combination with the rules by k-fold cross-validation
-over tune + tune2 (the model never sees the fold it is measured on; dev and heldout are never
-read here).
+over the tuning parts, tune + tune2 + tune3 (the model never sees the fold it is measured on; dev,
+dev2 and heldout are never read here).
 
     .venv/bin/python bench/routing_cv.py [--folds 5] [--quick]
 
@@ -27,6 +27,7 @@ from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
 
 CORPUS = Path("tests/routing/corpus")
+PARTS = ("tune", "tune2", "tune3")
 THRESHOLDS = (0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
 
 
@@ -73,26 +74,41 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--complement", action="store_true", help="complement naive Bayes")
+    parser.add_argument("--grid", default="", help="alpha:sharpness pairs, e.g. 0.05:25,0.1:30")
+    parser.add_argument("--corpus", type=Path, default=CORPUS)
+    parser.add_argument("--models", default="0,2.0,2.5,2.9",
+                        help="model weights to compare (comma-separated)")
     parser.add_argument("--rules", type=Path, default=None,
                         help="a rule table the corpus was not fitted to (e.g. an older version)")
     args = parser.parse_args()
     items = parse_table(args.rules or demo_rules_path()).items
     units = sorted({item.unit for item in items})
-    labelled = load_corpus(CORPUS / "tune.jsonl") + load_corpus(CORPUS / "tune2.jsonl")
+    names = [n for n in PARTS if (args.corpus / f"{n}.jsonl").exists()]
+    part_of = {}
+    labelled: list[Labelled] = []
+    for name in names:
+        rows = load_corpus(args.corpus / f"{name}.jsonl")
+        part_of.update({ex.id: name for ex in rows})
+        labelled += rows
     parts = folds(labelled, args.folds)
     own = item_examples(items)
     train_grid = [(0.1, 8.0)] if args.quick else list(itertools.product(
         (0.05, 0.1, 0.3), (6.0, 8.0, 12.0)))
-    decide_grid = list(itertools.product((0.0, 2.0, 2.5, 2.9), (0.0,), (0.0,), (8.0,)))
+    if args.grid:
+        train_grid = [(float(a), float(b)) for a, b in
+                      (pair.split(":") for pair in args.grid.split(","))]
+    weights = [float(m) for m in args.models.split(",")]
+    decide_grid = list(itertools.product(weights, (0.0,), (0.0,), (8.0,)))
     results: dict[tuple[float, ...], list[tuple[bool, bool, float]]] = defaultdict(list)
-    tune_ids = {ex.id for ex in load_corpus(CORPUS / "tune.jsonl")}
     by_part: dict[tuple[float, ...], dict[str, list[tuple[bool, bool, float]]]] = defaultdict(
         lambda: defaultdict(list))
     for alpha, sharpness in train_grid:
         for f, fold in enumerate(parts):
             train = tuple(Example(normalise(ex.text), ex.unit)
                           for g, part in enumerate(parts) if g != f for ex in part)
-            model = UnitModel(own, units, shared=train, alpha=alpha, sharpness=sharpness)
+            model = UnitModel(own, units, shared=train, alpha=alpha, sharpness=sharpness,
+                              complement=args.complement)
             rules = CompiledRules(0, items, Weights(), model=model)
             for m, below, close, fallback in decide_grid:
                 if False:
@@ -107,19 +123,21 @@ def main() -> None:
                     rules.model = kept
                 results[key] += rows
                 for ex, row in zip(fold, rows, strict=True):
-                    by_part[key]["tune" if ex.id in tune_ids else "tune2"].append(row)
+                    by_part[key][part_of[ex.id]].append(row)
     ranked = sorted(results, key=lambda key: (4 * summary(results[key], 0.55)[1]
                                                + summary(results[key], 0.55)[2]))
     print("alpha sharp  w   below close fallback | right wrong triage acc(routed) triage%"
-          "  cost | tune2 only: acc triage% | consulted")
+          "  cost | " + " | ".join(f"{n}: acc triage%" for n in names) + " | consulted")
     for key in ranked[:25] + [k for k in ranked if k[2] == 0]:
         right, wrong, triage = summary(results[key], 0.55)
-        r2, w2, t2 = summary(by_part[key]["tune2"], 0.55)
+        per_part = []
+        for name in names:
+            r2, w2, t2 = summary(by_part[key][name], 0.55)
+            per_part.append(f"{r2 / max(1, r2 + w2):7.2%} {t2 / len(by_part[key][name]):6.2%}")
         print(f"{key[0]:5} {key[1]:5} {key[2]:4} {key[3]:5} {key[4]:5} {key[5]:5}    | "
               f"{right:5} {wrong:5} {triage:5}   {right / max(1, right + wrong):7.2%}  "
               f"{triage / len(results[key]):6.2%} {4 * wrong + triage:5} | "
-              f"{r2 / max(1, r2 + w2):7.2%} {t2 / len(by_part[key]['tune2']):6.2%} | "
-              f"{CONSULTED[key] / len(results[key]):5.1%}")
+              + " | ".join(per_part) + f" | {CONSULTED[key] / len(results[key]):5.1%}")
     best = ranked[0]
     print(f"threshold curve, best {best} (each threshold decided anew):")
     alpha, sharpness, m, _, _, fallback = best
@@ -128,7 +146,8 @@ def main() -> None:
         for f, fold in enumerate(parts):
             train = tuple(Example(normalise(ex.text), ex.unit)
                           for g, part in enumerate(parts) if g != f for ex in part)
-            model = UnitModel(own, units, shared=train, alpha=alpha, sharpness=sharpness)
+            model = UnitModel(own, units, shared=train, alpha=alpha, sharpness=sharpness,
+                              complement=args.complement)
             rules = CompiledRules(0, items, replace(Weights(), model=m, fallback=fallback),
                                   model=model)
             rows += outcomes(rules, fold, ("curve", threshold), threshold)

@@ -1,10 +1,11 @@
-"""Write the learned model's shipped examples from the tuning corpus (tune + tune2 only).
+"""Write the learned model's shipped examples from the tuning corpus (tune, tune2 and tune3 only).
 
     .venv/bin/python bench/routing_examples.py
 
 The router must not read tests/ at run time, so the labelled complaints it learns from are
 copied, as {"text", "unit"} lines, to src/gridops/routing/examples/corpus-examples.jsonl.
-dev.jsonl and heldout.jsonl are never read here: they measure what the model has not seen.
+dev.jsonl, dev2.jsonl and heldout.jsonl are never read here: they measure what the model has
+not seen.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 from pathlib import Path
 
 CORPUS = Path("tests/routing/corpus")
-PARTS = ("tune.jsonl", "tune2.jsonl")
+PARTS = ("tune.jsonl", "tune2.jsonl", "tune3.jsonl")
 OUT = Path("src/gridops/routing/examples/corpus-examples.jsonl")
 
 

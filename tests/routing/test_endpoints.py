@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.audit.models import AuditEvent
 from gridops.routing.models import Ruleset
+from gridops.routing.scoring import Weights
 from tests.routing.routing_sample import full_document
 from tests.routing.test_service import add_units, make_incident, revised
 
@@ -46,7 +47,7 @@ async def test_preview_needs_a_token_and_writes_nothing(client: httpx.AsyncClien
     assert answer["ruleset_version"] == 1
     assert answer["matched"] == ["停电"]
     assert answer["candidates"][0] == {"item_code": "SJ09002", "item_name": "停电",
-                                       "unit_code": "PWR", "score": 3.0}
+                                       "unit_code": "PWR", "score": Weights().strong}
     # 停电 is urgent: continuous clock, 0.5 h to sign
     assert answer["deadlines"]["basis"] == "continuous"
     assert answer["deadlines"]["sign_due_at"] == "2026-11-24T02:30:00Z"

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.routing import service
-from gridops.routing.learned import Example, UnitModel, item_examples
+from gridops.routing.learned import Example, UnitModel, grams, item_examples
 from gridops.routing.models import RoutingCorrection
 from gridops.routing.normalise import normalise
 from gridops.routing.rules import CompiledRules, Hints, Weights
@@ -92,3 +92,23 @@ async def test_a_stored_correction_teaches_the_next_compiled_version(
     after = await service.decide(session, BOX, Hints(street_code=STREET), 0.55)
     assert (after.unit_code, after.needs_triage) == ("TEL", False), after.reasons
     assert any("learned model consulted" in r and "TEL 1.00" in r for r in after.reasons)
+
+
+def test_grams_leave_out_where_and_filler() -> None:
+    """Place names, grid numbers and digits say where, not what; 的, 反映 … say nothing."""
+    found = grams(normalise("清水塘社区3网格：反映KTV噪音扰民，wy不管"))
+    assert {"ktv", "wy", "噪音", "扰民", "不管"} <= found
+    assert not found & {"清", "水塘", "社区", "网格", "3", "反映", "k", "v噪"}
+
+
+def test_the_model_keeps_only_its_most_telling_grams() -> None:
+    """A gram spread evenly over the units is dropped when `keep_share` < 1; one that leans to
+    a unit is kept."""
+    examples = [Example("路灯不亮楼", "UMLE"), Example("路灯坏了楼", "UMLE"),
+                Example("停电了楼", "PWR"), Example("又停电楼", "PWR")]
+    every = UnitModel(examples, ("PWR", "UMLE"), min_count=2.0)
+    telling = UnitModel(examples, ("PWR", "UMLE"), min_count=2.0, keep_share=0.75)
+    assert "楼" in every.grams
+    assert "楼" not in telling.grams
+    assert {"路灯", "停电"} <= set(telling.grams)
+    assert telling.predict("路灯").best()[0] == "UMLE"

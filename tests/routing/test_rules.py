@@ -137,7 +137,7 @@ def test_a_named_unit_breaks_a_tie_but_never_invents_an_item(rules: CompiledRule
 
 
 def test_a_strong_phrase_inside_a_weaker_longer_phrase_keeps_its_weight() -> None:
-    # 变压器 is strong (3.0); 变压器嗡嗡响 is a plain phrase (1.4): the long one must not wipe
+    # 变压器 is strong (6.5); 变压器嗡嗡响 is a plain phrase (1.4): the long one must not wipe
     # out the strong one, while 垃圾 inside the heavier 暴露垃圾 still counts once.
     rows = [dict(r) for r in ITEMS]
     for row in rows:
@@ -148,5 +148,21 @@ def test_a_strong_phrase_inside_a_weaker_longer_phrase_keeps_its_weight() -> Non
     d = strong.decide("楼下变压器嗡嗡响一整夜", Hints())
     assert d.item_code == "BJ01004"
     assert set(d.matched) == {"变压器", "变压器嗡嗡响"}
-    assert d.candidates[0].score == pytest.approx(3.0 + 1.4)
+    assert d.candidates[0].score == pytest.approx(Weights().strong + 1.4)
     assert strong.decide("这里有暴露垃圾", Hints()).matched == ("暴露垃圾",)
+
+
+def test_what_nobody_owns_goes_to_the_street(rules: CompiledRules) -> None:
+    """街镇托底: the asset reads like PWR's, but the text says no owner can be found."""
+    owned = rules.decide("路口那根电线杆歪了，快倒了", Hints(street_code=STREET), threshold=0.4)
+    assert owned.unit_code == "PWR"
+    assert not any(r.startswith("街镇托底") for r in owned.reasons)
+    text = "路口那根电线杆歪了，快倒了，问了一圈找不到主"
+    d = rules.decide(text, Hints(street_code=STREET), threshold=0.4)
+    assert (d.unit_code, d.street_code, d.item_code) == ("STR", STREET, "BJ06001")
+    assert any(r.startswith("街镇托底") and "找不到主" in r for r in d.reasons)
+    assert not d.needs_triage
+    # The street is the owner only where the street is known.
+    assert rules.decide(text, Hints(), threshold=0.4).needs_triage
+    off = CompiledRules(7, rules.items, Weights(fallback=0.0, model=0.0, no_owner=0.0))
+    assert off.decide(text, Hints(street_code=STREET), threshold=0.4).unit_code == "PWR"

@@ -18,7 +18,9 @@ app = typer.Typer(no_args_is_help=True, help="Measure and try the router.")
 rules_app = typer.Typer(no_args_is_help=True, help="Load, list and activate rule-table versions.")
 
 DEFAULT_CORPUS = Path("tests/routing/corpus")
-TUNING = ("tune", "tune2")  # the parts whose texts may be studied (and the model learns from)
+# The parts whose texts may be studied (and the model learns from).
+TUNING = ("tune", "tune2", "tune3")
+MEASURING = ("dev", "dev2", "heldout")  # the parts only ever measured: their texts are never read
 
 
 def _table_path(rules: Path | None, settings: Settings) -> Path:
@@ -31,8 +33,8 @@ def _table_path(rules: Path | None, settings: Settings) -> Path:
 def eval_corpus(
     corpus: Annotated[Path, typer.Option(help="folder holding tune.jsonl and heldout.jsonl")]
     = DEFAULT_CORPUS,
-    part: Annotated[str, typer.Option(help="tune | tune2 | dev | heldout | both (tune and "
-                                      "heldout)")] = "both",
+    part: Annotated[str, typer.Option(help="tune | tune2 | tune3 | dev | dev2 | heldout | "
+                                      "both (tune and heldout)")] = "both",
     rules: Annotated[Path | None, typer.Option(help="rule table (default: the demo pack)")]
     = None,
     threshold: Annotated[float | None, typer.Option(help="default: GRIDOPS_ROUTING__"
@@ -47,8 +49,9 @@ def eval_corpus(
     from gridops.routing.table import TableError, parse_table
 
     settings = Settings()
-    if part not in (*TUNING, "dev", "heldout", "both"):
-        raise typer.BadParameter("part must be tune, tune2, dev, heldout or both")
+    if part not in (*TUNING, *MEASURING, "both"):
+        raise typer.BadParameter(f"part must be one of {', '.join((*TUNING, *MEASURING))} "
+                                 "or both")
     try:
         table = parse_table(_table_path(rules, settings))
     except TableError as exc:

@@ -33,3 +33,12 @@ UNIT_ALIASES: dict[str, tuple[str, ...]] = {
     "TEL": ("电信", "联通", "中国移动", "移动公司", "运营商"),
     "STR": ("街道办", "居委会"),
 }
+
+# How people say that no unit owns the thing (normalised: no punctuation, lower case). What has
+# no owner goes to the street (街镇托底): an owner that disowns it, or a thing nobody owns, is
+# the street's to settle, however well the text describes an owner's asset.
+DISOWNING: tuple[str, ...] = (
+    "无主", "没有主", "冒得主", "冒主", "找不到主", "找不到产权", "找不到屋主", "产权不明",
+    "权属不明", "权属不清", "没人认领", "不知道是谁的", "不晓得是哪个的", "不知道归谁",
+    "不晓得归谁", "都说不是他们", "都说不归", "都说不管", "都不认",
+)

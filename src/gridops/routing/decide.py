@@ -14,6 +14,7 @@ from operator import itemgetter
 import numpy as np
 
 from gridops.routing import learned_decide as learned
+from gridops.routing.aliases import DISOWNING
 from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
 from gridops.routing.scoring import Evidence, Weights
 
@@ -62,6 +63,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
         return _triage(rules, 0.0, (), (), reasons)
     if len(units) > 1 and STR in units:
         _apply_principles(rules, ranked, units, hints, reasons)
+    if w.no_owner > 0 and _apply_no_owner(rules, evidence, scores, units, reasons):
+        ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     unit_ranked = sorted(units.items(), key=_SCORE, reverse=True)
     top_unit, s1 = unit_ranked[0]
     s2 = unit_ranked[1][1] if len(unit_ranked) > 1 else 0.0
@@ -202,6 +205,39 @@ def _apply_principles(rules: CompiledRules, ranked: list[tuple[int, float]],
     elif best_str.kind == "event" and hints.street_code:
         units[STR] += bonus
         reasons.append(f"事件先属地: {best_str.name} goes to the street first (+{bonus:g})")
+
+
+def _apply_no_owner(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
+                    units: dict[str, float], reasons: list[str]) -> bool:
+    """街镇托底: the text says no unit owns the thing (the owner it asked disowns it, nobody can
+    be found): the street settles it, ahead of the unit whose item it reads like. True when
+    `scores` gained the street's item."""
+    norm = evidence.norm
+    said = next((words for words in DISOWNING if words in norm), None)
+    if said is None or not units or STR not in rules.unit_items:
+        return False
+    top = max(units.values())
+    if units.get(STR, -1.0) >= top:
+        return False
+    added = STR not in units
+    if added:
+        index = _no_owner_item(rules, evidence)
+        scores[index] = 0.0
+        units[STR] = 0.0
+    bonus = top * (1.0 + rules.weights.no_owner) - units[STR]
+    units[STR] += bonus
+    reasons.append(f"街镇托底: the text says “{said}” (no owner found) → the street "
+                   f"(+{_f2(bonus)})")
+    return added
+
+
+def _no_owner_item(rules: CompiledRules, evidence: Evidence) -> int:
+    """The street's item for things nobody owns (名称含 无主) most like the text, else the
+    street's item most like it."""
+    indices = rules.unit_items[STR]
+    ownerless = [i for i in indices if "无主" in rules.items[i].name] or indices
+    similarity = rules.similarity(evidence)
+    return max(ownerless, key=lambda i: float(similarity[i]))
 
 
 def _matched(rules: CompiledRules, evidence: Evidence, index: int) -> tuple[str, ...]:

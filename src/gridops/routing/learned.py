@@ -22,6 +22,7 @@ the grams with the largest difference between the chosen unit and the runner-up.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from operator import add
@@ -32,6 +33,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridops.routing.normalise import normalise
+from gridops.routing.similarity import STOP_GRAMS
 from gridops.routing.table import ItemStandard
 
 __all__ = ["CORPUS_EXAMPLES", "Example", "Prediction", "UnitModel", "corpus_examples",
@@ -62,15 +64,28 @@ class Prediction(NamedTuple):
         return self.units[i], float(self.posterior[i])
 
 
-_DIGITS = tuple("0123456789")
 _NO_IDS = np.zeros(0, dtype=np.intp)
 
 
+# Words that say where, not what: place names shaped XX社区 / XX街道, grid numbers and digits. The
+# next complaint comes from another community, so a model that learned 清水塘 → WTR learned noise.
+# Latin-letter runs (ktv, wy = 物业, wifi) are cut out of the Chinese and kept as one gram each.
+_CUT = re.compile(r"[\u4e00-\u9fff]{2,3}?(?:社区|街道)|网格|[0-9]+|([a-z]+)")
+
+
 def grams(norm: str) -> set[str]:
-    """Distinct character 1- and 2-grams of a normalised text (digits alone say nothing)."""
-    out = set(map(add, norm, norm[1:]))
-    out.update(norm)
-    out.difference_update(_DIGITS)
+    """Distinct character 1- and 2-grams of a normalised text, without place names and digits
+    (`_CUT`) or the stop grams of `gridops.routing.similarity` (的, 反映, 诉求 …)."""
+    out: set[str] = set()
+    for i, part in enumerate(_CUT.split(norm)):
+        if not part:
+            continue
+        if i % 2:  # a Latin run (the split's captured group)
+            out.add(part)
+        else:
+            out.update(map(add, part, part[1:]))
+            out.update(part)
+    out.difference_update(STOP_GRAMS)
     return out
 
 
@@ -145,7 +160,8 @@ class UnitModel:
     def __init__(self, examples: Iterable[Example], units: Sequence[str], *,
                  shared: tuple[Example, ...] = (), alpha: float = 0.1,
                  sharpness: float = 8.0, min_count: float = 2.0,
-                 min_grams: int = 30) -> None:
+                 min_grams: int = 30, complement: bool = False,
+                 keep_share: float = 1.0) -> None:
         """`shared`: examples common to many versions (counted once per process); `examples`:
         this version's own (its items' wording, its corrections)."""
         self.units = tuple(units)
@@ -165,14 +181,30 @@ class UnitModel:
         flat = np.bincount(rows[known] * width + columns[known], weights=values[known],
                            minlength=len(own.ids) * width)
         matrix = flat.reshape(len(own.ids), width)
-        # Grams seen (in weight) fewer than `min_count` times say too little to keep.
-        keep = np.flatnonzero(matrix.sum(axis=1) >= min_count)
+        # Grams seen (in weight) fewer than `min_count` times say too little to keep. Of the
+        # rest, only the `keep_share` most telling are kept: telling = how far the gram leans to
+        # one unit (its largest share of the weight minus a uniform share) × log(1 + weight).
+        # Grams spread evenly over units (来, 说, 楼 …) add noise to every sum and are dropped.
+        total = matrix.sum(axis=1)
+        keep = np.flatnonzero(total >= min_count)
+        if keep_share < 1.0 and len(keep):
+            lean = matrix[keep].max(axis=1) / total[keep] - 1.0 / width
+            telling = lean * np.log1p(total[keep])
+            count = max(1, int(len(keep) * keep_share))
+            keep = np.sort(keep[np.argsort(-telling, kind="stable")[:count]])
         names = list(own.ids)
         self.grams = [names[i] for i in keep.tolist()]
         self._ids = {gram: i for i, gram in enumerate(self.grams)}
         matrix = matrix[keep]
+        if complement:
+            # Complement naive Bayes: a unit is scored by how unlike the OTHER units' examples
+            # the text is. Each unit's complement pools many units' examples, so its estimates
+            # rest on far more text than the unit's own — better when units have few examples.
+            matrix = matrix.sum(axis=1, keepdims=True) - matrix
         totals = matrix.sum(axis=0) + alpha * len(keep)
         logp = np.log(matrix + alpha) - np.log(np.maximum(totals, 1e-9))
+        if complement:
+            logp = -logp
         self._logp = logp - logp.mean(axis=1, keepdims=True)
         self._unit_index = {unit: i for i, unit in enumerate(self.units)}
         self._flat = np.full(len(self.units), 1.0 / len(self.units))

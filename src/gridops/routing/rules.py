@@ -103,7 +103,9 @@ class CompiledRules:
             units = sorted({item.unit for item in self.items})
             self.model = UnitModel([*item_examples(self.items), *(examples or ())], units,
                                    shared=corpus_examples(), alpha=w.model_alpha,
-                                   sharpness=w.model_sharpness)
+                                   sharpness=w.model_sharpness,
+                                   complement=w.model_complement,
+                                   keep_share=w.model_keep)
         self.unit_items: dict[str, list[int]] = {}
         for index, item in enumerate(self.items):
             self.unit_items.setdefault(item.unit, []).append(index)

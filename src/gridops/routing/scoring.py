@@ -11,7 +11,7 @@ import numpy.typing as npt
 @dataclass(frozen=True, slots=True)
 class Weights:
     phrase: float = 1.0
-    strong: float = 3.0
+    strong: float = 6.5
     combo: float = 2.5
     # Longer phrases are more specific: +length_step per character beyond two, at most +length_cap.
     length_step: float = 0.1
@@ -19,8 +19,8 @@ class Weights:
     # The hotline's own category text counts at this share of a phrase found in the complaint.
     category: float = 0.5
     # The item a grid worker picked: a strong prior that clear text evidence can still beat.
-    hint: float = 3.0
-    hint_grid_app: float = 4.0
+    hint: float = 6.0
+    hint_grid_app: float = 7.0
     # A unit's score is its best item plus this share of its other items' scores.
     unit_support: float = 0.25
     # A unit the text names (请城管处理) gains this, if the text already matches one of its items.
@@ -29,6 +29,10 @@ class Weights:
     principle: float = 0.5
     # ... applied only when the weaker of the two has at least this share of the stronger's score.
     principle_window: float = 0.6
+    # 街镇托底: when the text says nobody owns the thing, the street office gets the top unit's
+    # score × (1 + this): a margin that routes, not a tie (gridops.routing.decide._apply_no_owner).
+    # 0 turns it off.
+    no_owner: float = 0.5
     # Weak evidence (no item scores `fallback_below` from the text and hints: less than a combo
     # or a strong phrase): the `fallback_items` items whose wording is most like the text
     # (cosine ≥ `fallback_min`, gridops.routing.similarity) gain cosine × `fallback`. A typical
@@ -43,11 +47,13 @@ class Weights:
     # (< `strong`), so the model alone never outweighs a strong phrase; it can only side with a
     # rival that has rule evidence of its own. It is consulted only when its answer could
     # change the outcome (gridops.routing.decide._could_change). 0 turns it off.
-    model: float = 2.5
+    model: float = 6.0
     model_exact: bool = False
     model_units: int = 3
     model_alpha: float = 0.1
     model_sharpness: float = 8.0
+    model_complement: bool = False
+    model_keep: float = 0.8  # share of the model's n-grams kept (the most telling)
     # Confidence = strength(top) × (margin_floor + (1 − margin_floor) × relative margin).
     scale: float = 1.2
     margin_floor: float = 0.4
