@@ -27,7 +27,7 @@ from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
 
 CORPUS = Path("tests/routing/corpus")
-PARTS = ("tune", "tune2", "tune3", "tune4")
+PARTS = ("tune", "tune2", "tune3", "tune4", "tune5")
 THRESHOLDS = (0.35, 0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
 
 

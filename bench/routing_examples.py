@@ -1,4 +1,4 @@
-"""Write the learned model's shipped examples from the tuning corpus (tune, tune2, tune3 and tune4 only).
+"""Write the learned model's shipped examples from the tuning corpus (the tune parts only).
 
     .venv/bin/python bench/routing_examples.py
 
@@ -14,7 +14,8 @@ import json
 from pathlib import Path
 
 CORPUS = Path("tests/routing/corpus")
-PARTS = ("tune.jsonl", "tune2.jsonl", "tune3.jsonl", "tune4.jsonl")
+PARTS = ("tune.jsonl", "tune2.jsonl", "tune3.jsonl", "tune4.jsonl",
+         "tune5.jsonl")
 OUT = Path("src/gridops/routing/examples/corpus-examples.jsonl")
 
 
