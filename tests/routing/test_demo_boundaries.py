@@ -1,0 +1,44 @@
+"""The demo table holds the boundary calls of tests/routing/corpus/README.md (who owns what when two
+units are plausible). Texts written for this test, not taken from the corpus; each is decided by
+the rules alone and by the default router (rules, similarity and the learned model)."""
+
+import pytest
+
+from gridops.routing.rules import CompiledRules, Hints, Weights
+from gridops.routing.table import demo_rules_path, parse_table
+
+STREET = "430204001"
+
+CALLS = [
+    # 消火栓: broken and dry → the fire brigade; leaking → the water company.
+    ("路口那个消火栓被车撞歪了，未见漏水，但是拧不动了", "FRB"),
+    ("小区门口的消防栓底座一直漏水，地上都是水", "WTR"),
+    # 小区内路灯 with a property firm → HURD; an ownerless village lamp → the street.
+    ("小区里的路灯坏了一排，物业说等配件，等了半个月", "HURD"),
+    # 有线电视 → 广电 (CTRB), broadband → the telecom operators.
+    ("家里有线电视这几天全是雪花，一个台都看不了", "CTRB"),
+    ("家里宽带三天连不上网，客服一直说在排查", "TEL"),
+    # 盲道, damaged or blocked → 残联 (DPF), not the pavement's owner.
+    ("人行道上的盲道砖缺了好几块，盲人走着很危险", "DPF"),
+    # A driving school's refund → TRB's 驾培 supervision, not MRB.
+    ("在驾校交了学费，一直约不到车，现在要退费驾校不肯退", "TRB"),
+    # A village road → TRB's rural roads; a city street → HURD.
+    ("村道路面塌陷了一大块，农用车过不去", "TRB"),
+    ("城区马路上有个大坑，晚上骑车差点摔", "HURD"),
+    # A dog's rabies shot → ARWB (动物防疫).
+    ("想给家里狗打狂犬疫苗，去哪里打", "ARWB"),
+]
+
+
+@pytest.fixture(scope="module", params=["rules", "default"])
+def router(request: pytest.FixtureRequest) -> CompiledRules:
+    items = parse_table(demo_rules_path()).items
+    weights = Weights(fallback=0.0, model=0.0) if request.param == "rules" else Weights()
+    return CompiledRules(1, items, weights)
+
+
+@pytest.mark.parametrize(("text", "unit"), CALLS)
+def test_the_demo_table_keeps_the_corpus_boundary_calls(router: CompiledRules, text: str,
+                                                       unit: str) -> None:
+    decision = router.decide(text, Hints(street_code=STREET), threshold=0.3)
+    assert decision.unit_code == unit, decision.reasons
