@@ -22,8 +22,7 @@ the grams with the largest difference between the chosen unit and the runner-up.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from operator import add
 from pathlib import Path
@@ -32,6 +31,19 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from gridops.routing.ngrams import (
+    CUT,
+    LONG,
+    SEPARATOR,
+    Dense,
+    Vocabulary,
+    batch,
+    cut_batch,
+    distinct,
+    gram_of,
+    learned_keys,
+    pair_keys_of,
+)
 from gridops.routing.normalise import normalise
 from gridops.routing.similarity import STOP_GRAMS
 from gridops.routing.table import ItemStandard
@@ -51,8 +63,7 @@ class Example(NamedTuple):
 class Prediction(NamedTuple):
     units: tuple[str, ...]
     posterior: npt.NDArray[np.float64]  # per unit, sums to 1
-    ids: list[int]  # the text's grams the model knows
-    id_array: npt.NDArray[np.intp]  # the same, as an array for gathers
+    ids: npt.NDArray[np.intp]  # the text's grams the model knows, ascending (reading order)
     rows: npt.NDArray[np.float64]  # their log-probability rows (gram × unit), read once
 
     @property
@@ -65,17 +76,21 @@ class Prediction(NamedTuple):
 
 
 _NO_IDS = np.zeros(0, dtype=np.intp)
-
+_TRUE = np.ones(1, dtype=np.bool_)
 
 # Words that say where, not what: place names shaped XX社区 / XX街道, grid numbers and digits. The
 # next complaint comes from another community, so a model that learned 清水塘 → WTR learned noise.
 # Latin-letter runs (ktv, wy = 物业, wifi) are cut out of the Chinese and kept as one gram each.
-_CUT = re.compile(r"[\u4e00-\u9fff]{2,3}?(?:社区|街道)|网格|[0-9]+|([a-z]+)")
+_CUT = CUT
+_STOP_KEYS = np.sort(pair_keys_of(STOP_GRAMS)[0])
 
 
 def grams(norm: str) -> set[str]:
     """Distinct character 1- and 2-grams of a normalised text, without place names and digits
-    (`_CUT`) or the stop grams of `gridops.routing.similarity` (的, 反映, 诉求 …)."""
+    (`_CUT`) or the stop grams of `gridops.routing.similarity` (的, 反映, 诉求 …).
+
+    The plain definition; the router reads the same grams as integer keys
+    (`gridops.routing.ngrams.learned_keys`, `UnitModel.ids`)."""
     out: set[str] = set()
     for i, part in enumerate(_CUT.split(norm)):
         if not part:
@@ -89,13 +104,15 @@ def grams(norm: str) -> set[str]:
     return out
 
 
-def item_examples(items: Sequence[ItemStandard]) -> list[Example]:
+def item_examples(items: Sequence[ItemStandard],
+                  normalised: Callable[[str], str] = normalise) -> list[Example]:
     """Each item's wording as one example of its unit: name, phrases, strong phrases, combos.
-    The fields are joined by a separator no text holds, so no gram spans two of them."""
+    The fields are joined by a separator no text holds, so no gram spans two of them.
+    (`normalised`: `normalise`, or a compile's memo of it.)"""
     out = []
     for item in items:
         parts = [item.name, *item.phrases, *item.strong, *("".join(c) for c in item.combos)]
-        out.append(Example("|".join(p for p in map(normalise, parts) if p), item.unit))
+        out.append(Example(SEPARATOR.join(p for p in map(normalised, parts) if p), item.unit))
     return out
 
 
@@ -110,48 +127,78 @@ def corpus_examples(path: Path = CORPUS_EXAMPLES) -> tuple[Example, ...]:
     return _read_examples(path) if path.exists() else ()
 
 
-def _text_grams(text: str) -> set[str]:
-    out: set[str] = set()
-    for part in text.split("|"):
-        out |= grams(part)
-    return out
+class Occurrences(NamedTuple):
+    """Each text's distinct grams as `grams` reads them (its `|`-separated fields alike, stop
+    grams included), one (text, gram) pair per row, ordered by gram, then by text."""
+
+    text: npt.NDArray[np.intp]  # which text
+    gram: npt.NDArray[np.intp]  # which of `keys`
+    keys: npt.NDArray[np.int64]  # the distinct grams' keys, ascending (LONG + i: longer[i])
+    first: npt.NDArray[np.intp]  # per distinct gram, the first text holding it
+    longer: list[str]  # Latin runs longer than two letters, in (length, text) order
 
 
-class _Counts(NamedTuple):
-    """Sparse gram counts: gram -> id, and one (gram id, unit, weight) triple per occurrence."""
-
-    ids: dict[str, int]
-    gram_ids: list[int]
-    units: list[str]
-    weights: list[float]
-
-
-def _count(examples: Iterable[Example], ids: dict[str, int] | None = None) -> _Counts:
-    ids = {} if ids is None else ids
-    gram_ids: list[int] = []
-    units: list[str] = []
-    weights: list[float] = []
-    setdefault = ids.setdefault
-    for example in examples:
-        found = [setdefault(g, len(ids)) for g in _text_grams(example.text)]
-        gram_ids += found
-        units += [example.unit] * len(found)
-        weights += [example.weight] * len(found)
-    return _Counts(ids, gram_ids, units, weights)
-
-
-_Arrays = tuple[dict[str, int], npt.NDArray[np.intp], npt.NDArray[np.intp],
-                npt.NDArray[np.float64]]
+def occurrences(texts: Sequence[str]) -> Occurrences:
+    """`grams` of many texts (stop grams left in) in one pass of array operations."""
+    batched = batch(texts)
+    codes, owner = batched.codes, batched.owner
+    keep, run_at, runs = cut_batch(texts, batched)
+    longer = sorted({run for run in runs if len(run) > 2}, key=lambda run: (len(run), run))
+    dense = Dense(codes, longer)
+    pair = keep[:-1] & keep[1:]
+    found = [dense.of_chars(codes[keep]), dense.of_pairs(codes[:-1][pair], codes[1:][pair])]
+    where = [owner[keep], owner[:-1][pair]]
+    if runs:
+        rank = {run: dense.pairs + i for i, run in enumerate(longer)}
+        found.append(np.array([rank[run] if len(run) > 2 else dense.of_short(run)
+                               for run in runs], dtype=np.int64))
+        where.append(owner[run_at])
+    count = max(1, len(texts))
+    pairs = np.concatenate(found) * count + np.concatenate(where)
+    pairs.sort()
+    if len(pairs):
+        pairs = pairs[np.concatenate((_TRUE, pairs[1:] != pairs[:-1]))]
+    gram, text = np.divmod(pairs, count)
+    new = np.concatenate((_TRUE, gram[1:] != gram[:-1])) if len(gram) else gram.astype(bool)
+    return Occurrences(text, np.cumsum(new) - 1, dense.key(gram[new]), text[new], longer)
 
 
-@lru_cache(maxsize=4)
-def _counted(examples: tuple[Example, ...], units: tuple[str, ...]) -> _Arrays:
-    # The shipped examples are the same for every table version: counted once per process.
-    counts = _count(examples)
-    unit_id = {unit: i for i, unit in enumerate(units)}
-    return (counts.ids, np.array(counts.gram_ids, dtype=np.intp),
-            np.array([unit_id.get(u, -1) for u in counts.units], dtype=np.intp),
-            np.array(counts.weights))
+def _relonged(found: Occurrences, rank: dict[str, int]) -> npt.NDArray[np.int64]:
+    """`found.keys` with its longer runs numbered by `rank` (LONG + rank)."""
+    if not found.longer:
+        return found.keys
+    keys = found.keys.copy()
+    runs = keys >= LONG
+    ranks = np.array([rank[run] for run in found.longer], dtype=np.int64)
+    keys[runs] = LONG + ranks[keys[runs] - LONG]
+    return keys
+
+
+def merged(first: Occurrences, second: Occurrences, offset: int) -> Occurrences:
+    """The occurrences of two batches as one (the second's texts numbered from `offset`):
+    rows of the first batch, then of the second."""
+    longer = sorted({*first.longer, *second.longer}, key=lambda run: (len(run), run))
+    rank = {run: i for i, run in enumerate(longer)}
+    keys_first, keys_second = _relonged(first, rank), _relonged(second, rank)
+    keys, _ = distinct(np.concatenate((keys_first, keys_second)))
+    at_first = np.searchsorted(keys, keys_first)
+    at_second = np.searchsorted(keys, keys_second)
+    text = np.empty(len(keys), dtype=np.intp)
+    text[at_second] = second.first + offset
+    text[at_first] = first.first  # earlier texts
+    return Occurrences(np.concatenate((first.text, second.text + offset)),
+                       np.concatenate((at_first[first.gram], at_second[second.gram])),
+                       keys, text, longer)
+
+
+@lru_cache(maxsize=2)
+def _shared_occurrences(texts: tuple[str, ...]) -> Occurrences:
+    # The shipped examples are the same for every table version: read once per process.
+    return occurrences(texts)
+
+
+def _gram_of(key: int, longer: Sequence[str]) -> str:
+    return longer[key - LONG] if key >= LONG else gram_of(key)
 
 
 class UnitModel:
@@ -161,26 +208,41 @@ class UnitModel:
                  shared: tuple[Example, ...] = (), alpha: float = 0.1,
                  sharpness: float = 8.0, min_count: float = 2.0,
                  min_grams: int = 30, complement: bool = False,
-                 keep_share: float = 1.0) -> None:
-        """`shared`: examples common to many versions (counted once per process); `examples`:
-        this version's own (its items' wording, its corrections)."""
+                 keep_share: float = 1.0, found: Occurrences | None = None) -> None:
+        """`shared`: examples common to many versions (the shipped corpus, whose grams are
+        read once per process); `examples`: this version's own (its items' wording, its
+        corrections); `found`: `occurrences` of the own examples' texts, if the caller has
+        them."""
         self.units = tuple(units)
         self.sharpness = sharpness
         self.min_grams = min_grams
         examples = list(examples)
-        self.examples = len(shared) + len(examples)
+        every = [*shared, *examples]
+        self.examples = len(every)
         unit_id = {unit: i for i, unit in enumerate(self.units)}
-        base_ids, base_rows, base_columns, base_values = _counted(tuple(shared), self.units)
-        own = _count(examples, dict(base_ids))
+        if found is None:
+            found = occurrences([example.text for example in examples])
+        if shared:
+            found = merged(_shared_occurrences(tuple(example.text for example in shared)),
+                           found, len(shared))
+        # Gram ids in order of first occurrence (texts in order, each text's grams by key): the
+        # stable sort below breaks ties among equally telling grams by this order.
+        meaningful = ~np.isin(found.keys, _STOP_KEYS)
+        distinct = np.flatnonzero(meaningful)
+        by_first = distinct[np.argsort(found.first[distinct], kind="stable")]
+        gram_id = np.full(len(found.keys), -1, dtype=np.intp)
+        gram_id[by_first] = np.arange(len(by_first))
+        key_of_id = found.keys[by_first]
+        rows = gram_id[found.gram]
+        columns = np.array([unit_id.get(example.unit, -1) for example in every],
+                           dtype=np.intp)[found.text]
+        values = np.array([example.weight for example in every], dtype=np.float64)[found.text]
+        columns[rows < 0] = -1
         width = len(self.units)
-        rows = np.concatenate([base_rows, np.array(own.gram_ids, dtype=np.intp)])
-        columns = np.concatenate([base_columns, np.array([unit_id.get(u, -1) for u in own.units],
-                                                         dtype=np.intp)])
-        values = np.concatenate([base_values, np.array(own.weights)])
         known = columns >= 0
         flat = np.bincount(rows[known] * width + columns[known], weights=values[known],
-                           minlength=len(own.ids) * width)
-        matrix = flat.reshape(len(own.ids), width)
+                           minlength=len(by_first) * width)
+        matrix = flat.reshape(len(by_first), width)
         # Grams seen (in weight) fewer than `min_count` times say too little to keep. Of the
         # rest, only the `keep_share` most telling are kept: telling = how far the gram leans to
         # one unit (its largest share of the weight minus a uniform share) × log(1 + weight).
@@ -192,9 +254,6 @@ class UnitModel:
             telling = lean * np.log1p(total[keep])
             count = max(1, int(len(keep) * keep_share))
             keep = np.sort(keep[np.argsort(-telling, kind="stable")[:count]])
-        names = list(own.ids)
-        self.grams = [names[i] for i in keep.tolist()]
-        self._ids = {gram: i for i, gram in enumerate(self.grams)}
         matrix = matrix[keep]
         if complement:
             # Complement naive Bayes: a unit is scored by how unlike the OTHER units' examples
@@ -205,38 +264,60 @@ class UnitModel:
         logp = np.log(matrix + alpha) - np.log(np.maximum(totals, 1e-9))
         if complement:
             logp = -logp
-        self._logp = logp - logp.mean(axis=1, keepdims=True)
+        logp -= logp.mean(axis=1, keepdims=True)
+        # Renumbered by key, so that a text's gram ids, sorted, are in reading order.
+        kept = key_of_id[keep]
+        by_key = np.argsort(kept)
+        kept = kept[by_key]
+        self._logp = np.ascontiguousarray(logp[by_key])
+        short = int(np.searchsorted(kept, LONG))
+        self._keys = kept
+        self.vocabulary = Vocabulary(kept[:short],
+                                     [_gram_of(key, found.longer) for key in kept[short:].tolist()])
         self._unit_index = {unit: i for i, unit in enumerate(self.units)}
         self._flat = np.full(len(self.units), 1.0 / len(self.units))
         self._none = self._logp[:0]
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._keys)
+
+    def gram(self, gram_id: int) -> str:
+        return self.vocabulary.gram(gram_id)
+
+    @property
+    def grams(self) -> list[str]:
+        """The model's n-grams, by id."""
+        return [self.gram(i) for i in range(len(self))]
+
+    def ids(self, norm: str) -> npt.NDArray[np.intp]:
+        """Ids of the grams of a normalised text (`grams`) the model knows, ascending."""
+        return self.vocabulary.ids(*learned_keys(norm))
 
     def known(self, norm: str) -> list[int]:
-        return self.known_grams(grams(norm))
+        return self.ids(norm).tolist()  # type: ignore[no-any-return]
 
-    def known_grams(self, text_grams: set[str]) -> list[int]:
-        """Ids of the grams the model knows, in the set's order (the sums below follow it)."""
-        get = self._ids.get
-        return [i for i in map(get, text_grams) if i is not None]
+    def known_grams(self, text_grams: Iterable[str]) -> list[int]:
+        """Ids of the grams the model knows, ascending."""
+        return self.vocabulary.of_grams(text_grams).tolist()  # type: ignore[no-any-return]
 
     def predict(self, norm: str) -> Prediction:
-        return self.predict_grams(grams(norm))
+        return self.predict_ids(self.ids(norm))
 
-    def predict_grams(self, text_grams: set[str]) -> Prediction:
-        """As `predict`, from the text's `grams` (the router extracts them once per text)."""
-        ids = self.known_grams(text_grams)
-        if not ids:
-            return Prediction(self.units, self._flat.copy(), ids, _NO_IDS, self._none)
+    def predict_grams(self, text_grams: Iterable[str]) -> Prediction:
+        return self.predict_ids(self.vocabulary.of_grams(text_grams))
+
+    def predict_ids(self, ids: npt.NDArray[np.intp]) -> Prediction:
+        """As `predict`, from the ids of the text's grams (`ids`: the router reads them once
+        per text)."""
+        if not len(ids):
+            return Prediction(self.units, self._flat.copy(), _NO_IDS, self._none)
         # A short text is weak evidence: its mean is taken over at least `min_grams` grams (the
         # missing ones count as neutral), so 今天天气不错 leaves the posterior nearly flat.
-        index = np.array(ids, dtype=np.intp)
-        rows = self._logp[index]
+        rows = self._logp[ids]
         z = rows.sum(axis=0)
         z *= self.sharpness / max(len(ids), self.min_grams)
         p = np.exp(z - z.max())
-        return Prediction(self.units, p / p.sum(), ids, index, rows)
+        return Prediction(self.units, p / p.sum(), ids, rows)
 
     def drivers(self, prediction: Prediction, unit: str, versus: str | None,
                 count: int = 3) -> list[str]:
@@ -244,7 +325,7 @@ class UnitModel:
         a gram inside a longer quoted one is not quoted again."""
         ids = prediction.ids
         column = self._unit_index.get(unit)
-        if not ids or column is None:
+        if not len(ids) or column is None:
             return []
         rows = prediction.rows
         lift = rows[:, column]
@@ -253,11 +334,11 @@ class UnitModel:
             lift = lift - rows[:, other]
         quoted: list[str] = []
         order = np.argsort(-lift, kind="stable")[: 4 * count]
-        names = self.grams
+        gram_of_id = self.vocabulary.gram
         for i, value in zip(order.tolist(), lift[order].tolist(), strict=True):
             if value <= 0 or len(quoted) == count:
                 break
-            gram = names[ids[i]]
+            gram = gram_of_id(int(ids[i]))
             if not any(gram in q for q in quoted):
                 quoted = [q for q in quoted if q not in gram] + [gram]
         return quoted

@@ -29,7 +29,7 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
     model = rules.model
     assert model is not None
     w = rules.weights
-    prediction = model.predict_grams(rules.text_grams(evidence))
+    prediction = model.predict_ids(rules.model_ids(evidence))
     if not prediction.grams:
         reasons.append("learned model consulted (rules weak or close): it knows none of the "
                        "text's n-grams")
@@ -45,7 +45,7 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
         unit = model.units[i]
         bonus = w.model * p
         if unit not in units:
-            index = _item_for(rules, evidence, unit, prediction.id_array)
+            index = _item_for(rules, evidence, unit, prediction.ids)
             if index is None:
                 continue
             scores[index] = bonus

@@ -18,10 +18,18 @@ import numpy as np
 import numpy.typing as npt
 
 from gridops.routing.aliases import UNIT_ALIASES
-from gridops.routing.learned import Example, UnitModel, corpus_examples, grams, item_examples
+from gridops.routing.learned import (
+    Example,
+    UnitModel,
+    corpus_examples,
+    grams,
+    item_examples,
+    occurrences,
+)
+from gridops.routing.ngrams import Keys, learned_keys
 from gridops.routing.normalise import normalise
 from gridops.routing.scoring import Evidence, Weights, phrase_weight
-from gridops.routing.similarity import ItemSimilarity
+from gridops.routing.similarity import ItemSimilarity, item_document
 from gridops.routing.table import ItemStandard
 
 __all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
@@ -36,6 +44,26 @@ __all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "W
 # units it names.
 _Combo = tuple[str, tuple[str, ...], int, str]  # (an other part or "", the rest, item, display)
 _Record = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, tuple[str, ...]]
+
+
+class TextEvidence(Evidence):
+    """A scan's evidence, with the text's n-gram keys once the model or similarity read them."""
+
+    __slots__ = ("keys", "model_ids")
+
+    def __init__(self, norm: str = "") -> None:
+        super().__init__(norm)
+        self.keys: tuple[Keys, list[str]] | None = None
+        self.model_ids: npt.NDArray[np.intp] | None = None
+
+
+class _Normalised(dict[str, str]):
+    """`normalise` of the table's wording, each distinct phrase once per compile (the same
+    phrase is read for the automaton, the model, the similarity index …)."""
+
+    def __missing__(self, raw: str) -> str:
+        key = self[raw] = normalise(raw)
+        return key
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,43 +122,78 @@ class CompiledRules:
         self._combos: list[tuple[_Combo, ...]] = []  # key id -> combos it anchors
         self._plain = self._anchors = 0  # key id ranges, see _Combo
         self._exclude_display: dict[str, str] = {}
+        self._normalised = _Normalised()
         self.automaton = self._build()
         w = self.weights
-        self._similarity = (ItemSimilarity(self.items) if w.fallback > 0 or w.model > 0
-                            else None)
+        normalised = self._normalised.__getitem__
+        self._similarity = (ItemSimilarity(self.items, documents=[
+            item_document(item, normalised) for item in self.items])
+            if w.fallback > 0 or w.model > 0 else None)
         self.model = model
+        wording = item_examples(self.items, normalised) if w.model > 0 or model else []
+        own = [*wording, *(examples or ())]
+        found = occurrences([example.text for example in own])
         if model is None and w.model > 0:
             units = sorted({item.unit for item in self.items})
-            self.model = UnitModel([*item_examples(self.items), *(examples or ())], units,
-                                   shared=corpus_examples(), alpha=w.model_alpha,
+            self.model = UnitModel(own, units, shared=corpus_examples(), alpha=w.model_alpha,
                                    sharpness=w.model_sharpness,
                                    complement=w.model_complement,
-                                   keep_share=w.model_keep)
+                                   keep_share=w.model_keep, found=found)
+        del self._normalised
         self.unit_items: dict[str, list[int]] = {}
         for index, item in enumerate(self.items):
             self.unit_items.setdefault(item.unit, []).append(index)
         # Per unit, model n-gram × the unit's items: 1 where the item's own wording holds the
         # n-gram. A unit the rules did not find enters with its item sharing most of the text's
         # n-grams (gridops.routing.learned_decide): one gather and sum counts them.
-        self.item_grams: dict[str, npt.NDArray[np.int32]] = {}
+        self.item_grams: dict[str, npt.NDArray[np.uint8]] = {}
         if self.model is not None:
-            every = np.zeros((len(self.model), len(self.items)), dtype=np.int32)
-            for index, example in enumerate(item_examples(self.items)):
-                every[self.model.known(example.text), index] = 1
-            self.item_grams = {unit: np.ascontiguousarray(every[:, indices])
-                               for unit, indices in self.unit_items.items()}
+            gram = self.model.vocabulary.positions(found.keys, found.longer)[found.gram]
+            known = (gram >= 0) & (found.text < len(wording))
+            gram, owner = gram[known], found.text[known]
+            column = np.zeros(len(self.items), dtype=np.intp)
+            unit_of = np.zeros(len(self.items), dtype=np.intp)
+            for u, indices in enumerate(self.unit_items.values()):
+                column[indices] = np.arange(len(indices))
+                unit_of[indices] = u
+            for u, (unit, indices) in enumerate(self.unit_items.items()):
+                grid = np.zeros((len(self.model), len(indices)), dtype=np.uint8)
+                mine = unit_of[owner] == u
+                grid[gram[mine], column[owner[mine]]] = 1
+                self.item_grams[unit] = grid
 
     def text_grams(self, evidence: Evidence) -> set[str]:
-        """The scanned text's distinct character 1–2-grams, extracted once per text."""
+        """The scanned text's distinct character 1–2-grams (`gridops.routing.learned.grams`)."""
         if evidence.grams is None:
             evidence.grams = grams(evidence.norm)
         return evidence.grams
 
+    def _keys(self, evidence: Evidence) -> tuple[Keys, list[str]]:
+        if not isinstance(evidence, TextEvidence):
+            return learned_keys(evidence.norm)
+        if evidence.keys is None:
+            evidence.keys = learned_keys(evidence.norm)
+        return evidence.keys
+
+    def model_ids(self, evidence: Evidence) -> npt.NDArray[np.intp]:
+        """Ids of the scanned text's n-grams the model knows, in reading order."""
+        assert self.model is not None
+        if isinstance(evidence, TextEvidence) and evidence.model_ids is not None:
+            return evidence.model_ids
+        ids = self.model.vocabulary.ids(*self._keys(evidence))
+        if isinstance(evidence, TextEvidence):
+            evidence.model_ids = ids
+        return ids
+
     def similarity(self, evidence: Evidence) -> npt.NDArray[np.float64]:
         """Cosine similarity of the scanned text to every item, computed once per text."""
         if evidence.similarity is None:
-            evidence.similarity = (np.zeros(len(self.items)) if self._similarity is None
-                                   else self._similarity.scores_of(self.text_grams(evidence)))
+            if self._similarity is None:
+                evidence.similarity = np.zeros(len(self.items))
+            else:
+                found, _ = self._keys(evidence)
+                evidence.similarity = self._similarity.scores_of_ids(
+                    self._similarity.vocabulary.ids(found))
         return evidence.similarity
 
     def similar(self, norm: str, count: int) -> list[tuple[int, float]]:
@@ -162,9 +225,10 @@ class CompiledRules:
         excludes: dict[str, list[int]] = {}
         anchors: dict[str, list[_Combo]] = {}
         combos: list[tuple[int, frozenset[str], str]] = []
+        normalised = self._normalised
         for index, item in enumerate(self.items):
             self._add_item(index, item, phrases, excludes)
-            combos.extend((index, frozenset(normalise(p) for p in combo), "+".join(combo))
+            combos.extend((index, frozenset(normalised[p] for p in combo), "+".join(combo))
                           for combo in item.combos)
         # Anchor each combo on its rarest part (fewest combos use it; then the longest), so a
         # text full of 路 and 水 wakes few combos.
@@ -207,31 +271,39 @@ class CompiledRules:
         counts: Counter[str] = Counter()
         for item in self.items:
             counts.update(normalise(item.name + item.minor + item.filing + item.closing))
-            counts.update("".join(normalise(p) for p in item.phrases))
+            counts.update("".join(map(self._normalised.__getitem__, item.phrases)))
         return lambda key: (-counts[key[0]], key)
 
     def _add_item(self, index: int, item: ItemStandard,
                   table: dict[str, list[tuple[int, str, float]]],
                   excludes: dict[str, list[int]]) -> None:
         w = self.weights
-        excluded = {normalise(e): e for e in item.exclude}
+        normalised = self._normalised
+        excluded = {normalised[e]: e for e in item.exclude}
         phrases: dict[str, float] = {}
         # The official name is a phrase too, unless the item's own exclusions contradict it.
         sources = [(item.name, w.phrase), *((p, w.phrase) for p in item.phrases),
                    *((s, w.strong) for s in item.strong)]
+        display = self._display
+        inside = "\n".join(excluded)  # a key inside an exclusion is inside this
         for raw, base in sources:
-            key = normalise(raw)
-            if not key or any(key in e or e in key for e in excluded):
+            key = normalised[raw]
+            if not key or (excluded and (key in inside or any(e in key for e in excluded))):
                 continue
-            self._display.setdefault(key, raw)
+            if key not in display:
+                display[key] = raw
             phrases[key] = max(phrases.get(key, 0.0), phrase_weight(key, base, w))
+        # A phrase inside a longer matched phrase of the same item counts once, unless it
+        # weighs more: a strong 变压器 inside a plain 变压器嗡嗡响 keeps its weight. (A phrase
+        # found once in all the item's phrases joined lies inside no other.)
+        joined = "\n".join(phrases)
         for key, weight in phrases.items():
             table.setdefault(key, []).append((index, key, weight))
-            # A phrase inside a longer matched phrase of the same item counts once, unless it
-            # weighs more: a strong 变压器 inside a plain 变压器嗡嗡响 keeps its weight.
-            longer = tuple(k for k in phrases if k != key and key in k and phrases[k] >= weight)
-            if longer:
-                self._covered_by[(index, key)] = longer
+            if joined.count(key) > 1:
+                longer = tuple(k for k in phrases
+                               if k != key and key in k and phrases[k] >= weight)
+                if longer:
+                    self._covered_by[(index, key)] = longer
         for key, raw in excluded.items():
             excludes.setdefault(key, []).append(index)
             self._exclude_display.setdefault(key, raw)
@@ -239,7 +311,7 @@ class CompiledRules:
     def scan(self, text: str, factor: float = 1.0, *, exclusions: bool = True) -> Evidence:
         """Evidence from one pass of the automaton over the normalised text."""
         norm = normalise(text)
-        evidence = Evidence(norm)
+        evidence = TextEvidence(norm)
         if not norm:
             return evidence
         hits = [key_id for _end, key_id in self.automaton.iter(norm)]

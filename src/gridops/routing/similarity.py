@@ -20,15 +20,13 @@ outweighs a clear phrase match.
 
 from __future__ import annotations
 
-import math
-from collections import Counter
-from collections.abc import Iterable, Sequence
-from operator import add
+from collections.abc import Callable, Iterable, Sequence
 from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 
+from gridops.routing.ngrams import SEPARATOR, Dense, Vocabulary, batch, distinct, keys, pair_keys_of
 from gridops.routing.normalise import normalise
 from gridops.routing.table import ItemStandard
 
@@ -51,52 +49,75 @@ STOP_GRAMS = frozenset(
 })
 
 
-def item_document(item: ItemStandard) -> list[str]:
-    """The item's own words, normalised, one string per field (grams never span two fields)."""
+def item_document(item: ItemStandard,
+                  normalised: Callable[[str], str] = normalise) -> list[str]:
+    """The item's own words, normalised, one string per field (grams never span two fields).
+    (`normalised`: `normalise`, or a compile's memo of it.)"""
     parts = [item.name, item.minor, *item.phrases, *item.strong,
              *(part for combo in item.combos for part in combo), item.filing, item.closing]
-    return [key for key in (normalise(part) for part in parts) if key]
+    return [key for key in map(normalised, parts) if key]
 
 
-def _grams(texts: Iterable[str]) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    for text in texts:
-        counts.update(text)
-        counts.update(map(add, text, text[1:]))
-    return counts
+def _postings(documents: Sequence[Sequence[str]]) -> tuple[npt.NDArray[np.intp],
+                                                            npt.NDArray[np.int64],
+                                                            npt.NDArray[np.int64]]:
+    """Per document, each distinct 1–2-gram of its fields (grams never span two fields) with
+    its count: (document, key, count), a document's grams in the order they first occur —
+    field by field, a field's characters, then its pairs."""
+    codes, owner, keep = batch([SEPARATOR.join(document) for document in documents])
+    size = len(codes)
+    if not size:
+        empty = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.intp), empty, empty
+    pair = keep[:-1] & keep[1:]
+    # A gram's place in its document's sequence: in a field [s, t), the character at p comes
+    # s + p-th, the pair at p t + p-th (all the field's characters before its pairs).
+    position = np.arange(size, dtype=np.int64)
+    separators = np.flatnonzero(~keep)
+    start = np.concatenate(([0], separators + 1))[np.searchsorted(separators, position)]
+    end = np.append(separators, size)[np.searchsorted(separators, position)]
+    dense = Dense(codes)
+    gram = np.concatenate((dense.of_chars(codes[keep]),
+                           dense.of_pairs(codes[:-1][pair], codes[1:][pair])))
+    place = np.concatenate(((start + position)[keep], (end + position)[:-1][pair]))
+    text = np.concatenate((owner[keep], owner[:-1][pair]))
+    places = 2 * size
+    # One sort groups (document, gram) with its places ascending: a group's first row is where
+    # the gram first occurs in the document, its length is the count.
+    rows = (text * dense.size + gram) * places + place
+    rows.sort()
+    group, first = np.divmod(rows, places)
+    new = np.flatnonzero(np.concatenate((_TRUE, group[1:] != group[:-1])))
+    count = np.diff(np.append(new, len(group)))
+    text, gram = np.divmod(group[new], dense.size)
+    by_place = np.argsort(text * places + first[new], kind="stable")
+    return text[by_place], dense.key(gram[by_place]), count[by_place]
 
 
 class ItemSimilarity:
     """Cosine similarity of TF-IDF character 1–2-gram vectors, text against every item."""
 
-    def __init__(self, items: Sequence[ItemStandard], max_share: float = 0.05) -> None:
-        documents = [_grams(item_document(item)) for item in items]
-        self._count = count = len(documents)
-        frequency: Counter[str] = Counter()
-        for grams in documents:
-            frequency.update(grams.keys())
+    def __init__(self, items: Sequence[ItemStandard], max_share: float = 0.05, *,
+                 documents: Sequence[Sequence[str]] | None = None) -> None:
+        """`documents`: the items' `item_document`s, when the caller has them already."""
+        column, key, counts = _postings(documents if documents is not None
+                                        else [item_document(item) for item in items])
+        self._count = count = len(items)
+        vocabulary, df = distinct(key)
         width = max(1, int(max_share * count))  # the most items a kept gram appears in
-        vocabulary = [gram for gram, n in frequency.items()
-                      if n <= width and gram not in STOP_GRAMS]
-        self._ids = ids = {gram: gram_id for gram_id, gram in enumerate(vocabulary)}
+        kept = (df <= width) & ~np.isin(vocabulary, _STOP_KEYS)
+        vocabulary, df = vocabulary[kept], df[kept]
+        self.vocabulary = Vocabulary(vocabulary)
         # Smoothed IDF (as scikit-learn's): log((n + 1) / (df + 1)) + 1.
-        df = np.array([frequency[gram] for gram in vocabulary], dtype=np.float64)
-        self._idf = np.log((count + 1) / (df + 1)) + 1.0
+        self._idf = np.log((count + 1) / (df.astype(np.float64) + 1)) + 1.0
         # Postings, one row per gram padded to `width` (item 0 at weight 0 fills the gaps): a
         # text's rows are gathered and summed per item in three array operations.
-        rows: list[int] = []
-        columns: list[int] = []
-        counts: list[int] = []
-        for index, grams in enumerate(documents):
-            for gram, n in grams.items():
-                gram_id = ids.get(gram)
-                if gram_id is not None:
-                    rows.append(gram_id)
-                    columns.append(index)
-                    counts.append(n)
-        row = np.array(rows, dtype=np.intp)
-        column = np.array(columns, dtype=np.intp)
-        value = (1.0 + np.log(np.array(counts, dtype=np.float64))) * self._idf[row]
+        at = np.searchsorted(vocabulary, key)
+        known = vocabulary[np.minimum(at, len(vocabulary) - 1)] == key if len(vocabulary) else (
+            np.zeros(len(key), dtype=np.bool_))
+        row, column, counts = at[known], column[known], counts[known]
+        value = (1.0 + np.log(counts.astype(np.float64))) * self._idf[row]
+        # Each item's length sums its grams' squares in the order they occur in its document.
         value /= np.sqrt(np.bincount(column, weights=value * value, minlength=count))[column]
         order = np.argsort(row, kind="stable")  # within a gram, items in table order
         row, column, value = row[order], column[order], value[order]
@@ -108,7 +129,7 @@ class ItemSimilarity:
         self._weights = np.zeros((len(vocabulary), width))
         self._items[row, slot] = column
         self._weights[row, slot] = value * self._idf[row]
-        self._idf_squared: list[float] = (self._idf * self._idf).tolist()
+        self._idf_squared = self._idf * self._idf
 
     def scores(self, norm: str) -> npt.NDArray[np.float64]:
         """Cosine similarity in [0, 1] of an already normalised text to every item.
@@ -116,40 +137,41 @@ class ItemSimilarity:
         The text counts each gram once (binary term frequency): a complaint that repeats a
         word is no more about it.
         """
-        sums, length = self._dot(norm)
+        sums, length = self.dot(self.vocabulary.ids(keys(norm)))
         return sums / length
 
     def top(self, norm: str, count: int) -> list[tuple[int, float]]:
         """The `count` most similar items with a similarity above 0, most similar first
         (ties: table order)."""
-        sums, length = self._dot(norm)
+        sums, length = self.dot(self.vocabulary.ids(keys(norm)))
         best = np.argsort(-sums, kind="stable")[:count]
         return [(index, value / length)
                 for index, value in zip(best.tolist(), sums[best].tolist(), strict=True)
                 if value > 0]
 
-    def scores_of(self, grams: set[str]) -> npt.NDArray[np.float64]:
-        """As `scores`, from the text's distinct 1- and 2-grams (`gridops.routing.learned.grams`:
-        the router extracts them once per text; single digits are stop grams either way)."""
-        sums, length = self._dot_grams(grams)
+    def scores_of(self, grams: Iterable[str]) -> npt.NDArray[np.float64]:
+        """As `scores`, from the text's distinct 1- and 2-grams (`gridops.routing.learned.grams`;
+        single digits are stop grams either way)."""
+        return self.scores_of_ids(self.vocabulary.of_grams(grams))
+
+    def scores_of_ids(self, ids: npt.NDArray[np.intp]) -> npt.NDArray[np.float64]:
+        """As `scores`, from the ids of the text's grams in `vocabulary`, ascending."""
+        sums, length = self.dot(ids)
         return sums / length
 
-    def _dot(self, norm: str) -> tuple[npt.NDArray[np.float64], float]:
-        grams = set(map(add, norm, norm[1:]))
-        grams.update(norm)
-        return self._dot_grams(grams)
-
-    def _dot_grams(self, grams: set[str]) -> tuple[npt.NDArray[np.float64], float]:
+    def dot(self, ids: npt.NDArray[np.intp]) -> tuple[npt.NDArray[np.float64], float]:
         """Per item, the dot product of the text's IDF vector with the item's unit vector; and
-        the text vector's length."""
-        found = [gram_id for gram_id in map(self._ids.get, grams) if gram_id is not None]
-        if not found:
+        the text vector's length (its grams' ids ascending: the order of the sums)."""
+        if not len(ids):
             return np.zeros(self._count), 1.0
-        squared = self._idf_squared
-        length = math.sqrt(sum([squared[gram_id] for gram_id in found]))
-        rows = np.array(found, dtype=np.intp)
+        # Summed one after another, in the text's gram order (as Python's sum would).
+        length = float(np.sqrt(np.add.accumulate(self._idf_squared[ids])[-1]))
         # With weights, bincount sums floats (numpy's stubs say integers).
         sums = cast("npt.NDArray[np.float64]", np.bincount(
-            self._items[rows].ravel(), weights=self._weights[rows].ravel(),
+            self._items[ids].ravel(), weights=self._weights[ids].ravel(),
             minlength=self._count))
         return sums, length
+
+
+_STOP_KEYS = np.sort(pair_keys_of(STOP_GRAMS)[0])
+_TRUE = np.ones(1, dtype=np.bool_)
