@@ -125,8 +125,12 @@ async def test_fast_path_writes_what_intake_writes(
     assert by_no["T4"]["urgency"] == "urgent"
     assert set(by_no["T2"]["possible_duplicates"]) == {"T1", "T0"}
     assert len(fast["events"]) == 2 + 9  # T0, then received ×5 and dispatched ×4
-    # 5 orders: 12 statements on PostgreSQL (23 on SQLite) against 86 one by one.
-    assert fast_count * 3 < slow_count, (fast_count, slow_count)
+    # 5 orders: 10 statements on PostgreSQL with this test's savepoint, whatever the batch size
+    # (the duplicate search and the writes are one statement each), against 32 one by one;
+    # SQLite writes one statement per table and searches duplicates order by order (17 vs 48).
+    if session.get_bind().dialect.name == "postgresql":
+        assert fast_count <= 10, fast_count
+    assert fast_count * 2 < slow_count, (fast_count, slow_count)
 
 
 async def test_order_inserted_meanwhile_is_answered_duplicate(

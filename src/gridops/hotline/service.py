@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gridops.auth.actor import HOTLINE
 from gridops.clock.calendar import WorkingCalendar
 from gridops.errors import GridopsError, Invalid
-from gridops.hotline import amend, bulk
+from gridops.hotline import amend
 from gridops.hotline.schemas import Order, Result, Status
 from gridops.incidents import actions, intake
 from gridops.incidents.action_schemas import CallbackIn, ReasonIn
@@ -101,7 +101,7 @@ def _by_version(order: Order, stored: int | None) -> Status | None:
 async def ingest(session: AsyncSession, orders: Sequence[Any], *, now: datetime,
                  cal: WorkingCalendar, settings: Settings, bulk: bool = True) -> list[Result]:
     """One result per order, in the order sent; flushes, never commits. With `bulk`, the batch's
-    new orders are received together first (`hotline.bulk`); the rest go one by one."""
+    new orders are received together first (`intake.receive_many`); the rest go one by one."""
     parsed = [parse(raw) for raw in orders]
     valid = [(n, p) for n, p in enumerate(parsed) if isinstance(p, Order)]
     known = await _known(session, [order.order_no for _, order in valid])
@@ -122,9 +122,10 @@ async def ingest(session: AsyncSession, orders: Sequence[Any], *, now: datetime,
 async def _receive_new(session: AsyncSession, valid: list[tuple[int, Order]],
                        known: dict[str, Known], results: list[Result | None],
                        ctx: actions.Ctx) -> None:
-    """The orders seen for the first time, once each in this batch, all at once. Whatever the
-    fast path does not take (an order inserted meanwhile by another delivery, or all of them
-    when it fails) is left for the one-by-one path."""
+    """The orders seen for the first time, once each in this batch, all at once
+    (`intake.receive_many`: a handful of statements for the whole batch). Whatever it does not
+    take (an order inserted meanwhile by another delivery, or all of them when it fails) is left
+    for the one-by-one path."""
     times = Counter(order.order_no for _, order in valid)
     fresh: list[tuple[int, Order, IncidentIn]] = []
     for n, order in valid:
@@ -136,18 +137,22 @@ async def _receive_new(session: AsyncSession, valid: list[tuple[int, Order]],
                 results[n] = _rejected(order, exc)
     if not fresh:
         return
+    # In (order_no, version) order, as the one-by-one path applies them: an earlier order can
+    # be a later one's possible duplicate either way.
+    fresh.sort(key=lambda f: f[1].order_no)
     try:
         async with session.begin_nested():
-            ids = await bulk.receive_new(
-                session, [(o.order_no, o.version, data) for _, o, data in fresh],
-                now=ctx.now, cal=ctx.cal, settings=ctx.settings)
+            received = await intake.receive_many(
+                session, [intake.NewIncident(data, CHANNEL, o.order_no, o.version)
+                          for _, o, data in fresh],
+                actor=HOTLINE, now=ctx.now, cal=ctx.cal, settings=ctx.settings)
     except Exception:  # a failed fast path must not lose orders: the slow path takes them all
         log.warning("hotline fast path failed; receiving one by one", exc_info=True)
         return
-    for n, order, _ in fresh:
-        if order.order_no in ids:
-            results[n] = _result(order, "created", ids[order.order_no])
-            known[order.order_no] = Known(ids[order.order_no], order.version)
+    for (n, order, _), incident in zip(fresh, received, strict=True):
+        if incident is not None:
+            results[n] = _result(order, "created", incident.id)
+            known[order.order_no] = Known(incident.id, order.version)
 
 
 async def _one(session: AsyncSession, order: Order, seen: Known | None,

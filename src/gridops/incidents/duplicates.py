@@ -3,11 +3,15 @@ about the same item while the first order is still open. Flagged only; a dispatc
 
 from __future__ import annotations
 
+import functools
 import math
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, literal, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, Uuid, and_, bindparam, or_, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.db import UTCDateTime
@@ -20,6 +24,8 @@ METRES_PER_DEG_LAT = 111_320.0
 MAX_FLAGGED = 20
 _PAGE = 100
 
+Hit = tuple[datetime, uuid.UUID]  # (created_at, id): sorted descending, newest first
+
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
@@ -28,46 +34,146 @@ def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What a new incident is compared on."""
+
+    item_code: str | None
+    lat: float | None
+    lon: float | None
+    phone: str | None
+
+    @property
+    def point(self) -> tuple[float, float] | None:
+        return (self.lat, self.lon) if self.lat is not None and self.lon is not None else None
+
+    def searchable(self) -> bool:
+        return self.item_code is not None and (self.point is not None or bool(self.phone))
+
+    def near(self, lat: float | None, lon: float | None, radius_m: float) -> bool:
+        point = self.point
+        return (point is not None and lat is not None and lon is not None
+                and haversine_m(*point, lat, lon) <= radius_m)
+
+
 async def find(session: AsyncSession, *, item_code: str | None, lat: float | None,
                lon: float | None, phone: str | None, now: datetime,
                settings: DuplicateSettings) -> list[uuid.UUID]:
     """Open incidents of `item_code` within `radius_m` created in the last `window_hours`, and
     open incidents of that item from the same phone; newest first."""
-    point = (lat, lon) if lat is not None and lon is not None else None
-    if item_code is None or (point is None and not phone):
-        return []
+    [hits] = await find_many(session, [Probe(item_code, lat, lon, phone)], now=now,
+                             settings=settings)
+    return [incident_id for _, incident_id in hits]
+
+
+async def find_many(session: AsyncSession, probes: Sequence[Probe], *, now: datetime,
+                    settings: DuplicateSettings) -> list[list[Hit]]:
+    """`find` for each probe (at most MAX_FLAGGED stored incidents each, newest first). On
+    PostgreSQL the first page of every probe of a batch comes from one statement."""
     since = now - timedelta(hours=settings.window_hours)
+    found: list[list[Hit]] = [[] for _ in probes]
+    asked = [k for k, probe in enumerate(probes) if probe.searchable()]
+    if not asked:
+        return found
+    if len(asked) > 1 and session.get_bind().dialect.name == "postgresql":
+        first = await _first_pages(session, [probes[k] for k in asked], since, settings)
+    else:
+        first = [await _page(session, probes[k], since, settings, None, MAX_FLAGGED)
+                 for k in asked]
+    for k, rows in zip(asked, first, strict=True):
+        # Newest first, a page at a time, until MAX_FLAGGED pass the exact test: a busy corner
+        # holds thousands of open reports of one item, and only the newest are flagged.
+        probe, hits, size = probes[k], found[k], MAX_FLAGGED
+        while True:
+            for row in rows:
+                close = row.created_at >= since and probe.near(row.lat, row.lon,
+                                                               settings.radius_m)
+                if close or (probe.phone is not None and row.reporter_phone == probe.phone):
+                    hits.append((row.created_at, row.id))
+                    if len(hits) == MAX_FLAGGED:
+                        break
+            if len(hits) == MAX_FLAGGED or len(rows) < size:
+                break
+            after = (rows[-1].created_at, rows[-1].id)
+            rows, size = await _page(session, probe, since, settings, after, _PAGE), _PAGE
+    return found
+
+
+def _box(probe: Probe, radius_m: float) -> tuple[float, float, float, float] | None:
+    """A lat/lon box around the point the index can use first; the exact distance is checked
+    after."""
+    point = probe.point
+    if point is None:
+        return None
+    dlat = radius_m / METRES_PER_DEG_LAT
+    dlon = dlat / max(0.01, math.cos(math.radians(point[0])))
+    return point[0] - dlat, point[0] + dlat, point[1] - dlon, point[1] + dlon
+
+
+@functools.cache
+def _query(by_point: bool, by_phone: bool, paged: bool,
+           ) -> Select[uuid.UUID, datetime, float | None, float | None, str | None]:
+    """Built once per shape: the parameters are bound at execution."""
     either: list[ColumnElement[bool]] = []
-    if point is not None:
-        # A lat/lon box the index can use first; the exact distance is checked below.
-        dlat = settings.radius_m / METRES_PER_DEG_LAT
-        dlon = dlat / max(0.01, math.cos(math.radians(point[0])))
-        either.append(and_(Incident.lat.between(point[0] - dlat, point[0] + dlat),
-                           Incident.lon.between(point[1] - dlon, point[1] + dlon),
-                           Incident.created_at >= since))
-    if phone:
-        either.append(Incident.reporter_phone == phone)
+    if by_point:
+        either.append(and_(Incident.lat.between(bindparam("lat0"), bindparam("lat1")),
+                           Incident.lon.between(bindparam("lon0"), bindparam("lon1")),
+                           Incident.created_at >= bindparam("since", type_=UTCDateTime())))
+    if by_phone:
+        either.append(Incident.reporter_phone == bindparam("phone"))
     query = select(Incident.id, Incident.created_at, Incident.lat, Incident.lon,
                    Incident.reporter_phone).where(
-        Incident.item_code == item_code, Incident.state.in_(OPEN_STATES), or_(*either),
-    ).order_by(Incident.created_at.desc(), Incident.id.desc()).limit(_PAGE)
-    # Newest first, a page at a time, until MAX_FLAGGED pass the exact test: a busy corner
-    # holds thousands of open reports of one item, and only the newest are flagged.
-    found: list[uuid.UUID] = []
-    after: tuple[datetime, uuid.UUID] | None = None
-    while True:
-        page = query if after is None else query.where(
-            tuple_(Incident.created_at, Incident.id) < tuple_(literal(after[0], UTCDateTime()),
-                                                              literal(after[1])))
-        rows = (await session.execute(page)).all()
-        for row in rows:
-            close = (point is not None and row.lat is not None and row.lon is not None
-                     and row.created_at >= since
-                     and haversine_m(*point, row.lat, row.lon) <= settings.radius_m)
-            if close or (phone is not None and row.reporter_phone == phone):
-                found.append(row.id)
-                if len(found) == MAX_FLAGGED:
-                    return found
-        if len(rows) < _PAGE:
-            return found
-        after = (rows[-1].created_at, rows[-1].id)
+        Incident.item_code == bindparam("item"), Incident.state.in_(OPEN_STATES), or_(*either))
+    if paged:
+        query = query.where(tuple_(Incident.created_at, Incident.id) < tuple_(
+            bindparam("after_at", type_=UTCDateTime()), bindparam("after_id", type_=Uuid())))
+    return query.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(
+        bindparam("size"))
+
+
+async def _page(session: AsyncSession, probe: Probe, since: datetime,
+                settings: DuplicateSettings, after: Hit | None, size: int) -> list[Any]:
+    box = _box(probe, settings.radius_m)
+    params: dict[str, Any] = {"item": probe.item_code, "size": size}
+    if box is not None:
+        params |= {"lat0": box[0], "lat1": box[1], "lon0": box[2], "lon1": box[3],
+                   "since": since}
+    if probe.phone:
+        params["phone"] = probe.phone
+    if after is not None:
+        params |= {"after_at": after[0], "after_id": after[1]}
+    query = _query(box is not None, bool(probe.phone), after is not None)
+    return list((await session.execute(query, params)).all())
+
+
+# The first page of every probe in one statement, whatever the batch size. A probe without a
+# point (or without a phone) has NULL bounds (or phone), which match nothing. The states are
+# literals: with an array parameter the planner may AND in the state index (every open row).
+_OPEN = ", ".join(f"'{state}'" for state in OPEN_STATES)
+_FIRST_PAGES = text(f"""
+SELECT p.n, i.id, i.created_at, i.lat, i.lon, i.reporter_phone
+FROM unnest(CAST(:items AS varchar[]), CAST(:lat0 AS float8[]), CAST(:lat1 AS float8[]),
+            CAST(:lon0 AS float8[]), CAST(:lon1 AS float8[]), CAST(:phones AS varchar[]))
+     WITH ORDINALITY AS p(item, lat0, lat1, lon0, lon1, phone, n)
+CROSS JOIN LATERAL (
+    SELECT id, created_at, lat, lon, reporter_phone FROM incident
+    WHERE item_code = p.item AND state IN ({_OPEN})
+      AND ((lat BETWEEN p.lat0 AND p.lat1 AND lon BETWEEN p.lon0 AND p.lon1
+            AND created_at >= :since) OR reporter_phone = p.phone)
+    ORDER BY created_at DESC, id DESC LIMIT :size) AS i
+ORDER BY p.n, i.created_at DESC, i.id DESC""")
+
+
+async def _first_pages(session: AsyncSession, probes: Sequence[Probe], since: datetime,
+                       settings: DuplicateSettings) -> list[list[Any]]:
+    boxes = [_box(p, settings.radius_m) for p in probes]
+    rows = await session.execute(_FIRST_PAGES, {
+        "items": [p.item_code for p in probes],
+        **{name: [None if b is None else b[k] for b in boxes]
+           for k, name in enumerate(("lat0", "lat1", "lon0", "lon1"))},
+        "phones": [p.phone or None for p in probes],
+        "since": since, "size": MAX_FLAGGED})
+    pages: list[list[Any]] = [[] for _ in probes]
+    for row in rows:
+        pages[row.n - 1].append(row)
+    return pages

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile as FormFile
+from starlette.datastructures import URLPath
 
 from gridops.auth.actor import Actor, Role
 from gridops.auth.policy import ANY_ROLE, allow
@@ -101,9 +102,22 @@ def _json(model: BaseModel, status_code: int = 200,
                     media_type="application/json", headers=headers)
 
 
+_ANY_ID = "00000000-0000-0000-0000-000000000000"
+
+
+def _location(request: Request, incident_id: str) -> str:
+    """`request.url_for("get_incident", …)`, whose route search cost more than the rest of
+    the answer: the app's path of an incident is looked up once, then only the id changes."""
+    path: str | None = getattr(request.app.state, "incident_path", None)
+    if path is None:
+        provider = request.scope.get("router") or request.scope["app"]  # as url_for does
+        path = str(provider.url_path_for("get_incident", incident_id=_ANY_ID))
+        request.app.state.incident_path = path
+    return str(URLPath(path.replace(_ANY_ID, incident_id)).make_absolute_url(request.base_url))
+
+
 def _created_headers(request: Request, incident_id: str, version: int) -> dict[str, str]:
-    return {"Location": str(request.url_for("get_incident", incident_id=incident_id)),
-            "ETag": f'"{version}"'}
+    return {"Location": _location(request, incident_id), "ETag": f'"{version}"'}
 
 
 def _created(request: Request, body: dict[str, Any], status_code: int,
@@ -138,10 +152,11 @@ async def receive_incident(
         if claim.replay:
             return _created(request, claim.response, claim.status_code, replayed=True)
     channel = data.channel or ("grid_app" if actor.role is Role.grid_worker else "walk_in")
-    received = await intake.receive_full(session, data, actor=actor, now=now, cal=cal,
-                                         settings=settings, channel=channel, photos=uploads,
-                                         store=store)
-    out = queries.fresh_view(received.incident, received.clocks, received.attachments,
+    [received] = await intake.receive_many(
+        session, [intake.NewIncident(data, channel, photos=uploads)], actor=actor, now=now,
+        cal=cal, settings=settings, store=store)
+    assert received is not None  # no external id: nothing to conflict with
+    out = queries.fresh_view(received.row, received.clocks, received.attachments,
                              actor=actor, now=now, cal=cal,
                              due_soon_share=settings.sla.due_soon_share)
     if claim is None:

@@ -7,10 +7,11 @@ import base64
 import binascii
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from types import SimpleNamespace
+from typing import Any, Literal, cast
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -22,6 +23,7 @@ from gridops.auth.scope import in_scope, scope_clause
 from gridops.clock import service as clock
 from gridops.clock.calendar import WorkingCalendar
 from gridops.clock.models import SlaClock
+from gridops.clock.policy import ClockState
 from gridops.db import UTCDateTime
 from gridops.errors import Forbidden, Invalid, NotFound
 from gridops.incidents.models import Attachment, Incident
@@ -70,17 +72,20 @@ async def view(session: AsyncSession, incident: Incident, *, actor: Actor, now: 
                         due_soon_share=due_soon_share))[0]
 
 
-def fresh_view(incident: Incident, clocks: Sequence[SlaClock],
+def fresh_view(row: Mapping[str, Any], clocks: Sequence[ClockState],
                attachments: Sequence[Attachment], *, actor: Actor, now: datetime,
                cal: WorkingCalendar, due_soon_share: float) -> IncidentOut:
-    """`view` of an incident written in this transaction, from the rows in hand: no reload.
-    Same order and filter as `views`: voided clocks left out, sign before resolve, by round."""
-    shown = sorted((c for c in clocks if c.outcome != "void"), key=lambda c: c.round)
+    """`view` of an incident written in this transaction, from its row (every column) and
+    running clocks in hand: no reload, no mapped instances. Same order as `views`: sign before
+    resolve, by round."""
+    shown = sorted(clocks, key=lambda c: c.round)
     shown.sort(key=lambda c: c.kind, reverse=True)
     files = sorted(attachments, key=lambda a: (a.created_at, a.id))
-    return IncidentOut.build(incident, actor=actor,
-                             clocks=[clock.view(c, now, cal, due_soon_share) for c in shown],
-                             attachments=files)
+    # `build` and `clock.view` only read attributes, which a namespace and a state provide.
+    return IncidentOut.build(
+        cast(Incident, SimpleNamespace(**row)), actor=actor,
+        clocks=[clock.view(cast(SlaClock, c), now, cal, due_soon_share) for c in shown],
+        attachments=files)
 
 
 @dataclass(frozen=True, slots=True)

@@ -141,7 +141,7 @@ async def read_uploads(uploads: Sequence[UploadFile], settings: StorageSettings)
     return [await read_upload(u, settings) for u in uploads]
 
 
-async def save(session: AsyncSession, storage: Storage, incident: Incident,
+async def save(session: AsyncSession, storage: Storage, incident_id: uuid.UUID,
                uploads: Sequence[Upload], *, purpose: str, actor: Actor,
                now: datetime) -> list[Attachment]:
     """Store the bytes and add attachment rows (no audit: the caller's event names them)."""
@@ -150,7 +150,7 @@ async def save(session: AsyncSession, storage: Storage, incident: Incident,
     ids = sorted(uuid.uuid4() for _ in uploads)
     for attachment_id, upload in zip(ids, uploads, strict=True):
         key = await storage.put(upload.data)
-        rows.append(Attachment(id=attachment_id, incident_id=incident.id, purpose=purpose,
+        rows.append(Attachment(id=attachment_id, incident_id=incident_id, purpose=purpose,
                                filename=upload.filename, content_type=upload.content_type,
                                size=len(upload.data), sha256=upload.sha256, storage_key=key,
                                uploaded_by=actor.subject, created_at=now))
@@ -174,7 +174,7 @@ async def attach(session: AsyncSession, storage: Storage, incident: Incident,
     if not uploads:
         raise Invalid("no file sent", errors=[{"loc": ["body", "photos"],
                                                "msg": "at least one file", "type": "missing"}])
-    rows = await save(session, storage, incident, uploads, purpose=purpose, actor=actor,
+    rows = await save(session, storage, incident.id, uploads, purpose=purpose, actor=actor,
                       now=now)
     # Touching the row bumps its version: the audit chain of one incident is serialised by it.
     incident.updated_at = now
