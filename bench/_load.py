@@ -31,6 +31,10 @@ class Recorder:
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     failures: Counter[str] = field(default_factory=Counter)  # transport errors, by type
     dropped: int = 0  # open loop: not started because MAX_IN_FLIGHT were already waiting
+    unfinished: int = 0  # open loop: still waiting for an answer when the run was cut off
+    # open loop: how late the load engine started calls (its own lag, in seconds); a late start
+    # counts in the latency, so a lagging engine shows up here and not as the server's fault
+    lags: list[float] = field(default_factory=list)
 
     def add(self, label: str, status: int, seconds: float) -> None:
         self.latencies[label].append(seconds)
@@ -52,7 +56,19 @@ class Recorder:
         """Answers of 5xx, transport failures and dropped starts. 4xx are the caller's doing
         and are reported by label (a lost race of two actions is a correct 409)."""
         server = sum(n for (_, status), n in self.statuses.items() if status >= 500)
-        return server + sum(self.failures.values()) + self.dropped
+        return server + sum(self.failures.values()) + self.dropped + self.unfinished
+
+    def problems(self) -> dict[str, int]:
+        """Everything but 2xx answers, by kind: `status 503`, a transport failure's type,
+        `dropped` (not started), `unfinished` (no answer when the run ended)."""
+        found: Counter[str] = Counter()
+        for (_, status), n in self.statuses.items():
+            if status >= 300:
+                found[f"status {status}"] += n
+        found.update(self.failures)
+        found["dropped"] += self.dropped
+        found["unfinished"] += self.unfinished
+        return {k: v for k, v in found.items() if v}
 
     def throughput(self) -> float:
         return self.count / self.elapsed if self.elapsed > 0 else 0.0
@@ -65,7 +81,10 @@ class Recorder:
                 "max_ms": max(values, default=float("nan")) * 1000}
 
 
-async def _one(client: httpx.AsyncClient, call: Call, recorder: Recorder, t0: float) -> None:
+async def _one(client: httpx.AsyncClient, call: Call, recorder: Recorder, t0: float,
+               lag: bool = False) -> None:
+    if lag:
+        recorder.lags.append(time.perf_counter() - t0)
     try:
         label, status = await call(client)
     except httpx.HTTPError as exc:
@@ -77,7 +96,10 @@ async def _one(client: httpx.AsyncClient, call: Call, recorder: Recorder, t0: fl
 def client(base: str, connections: int, timeout: float = 30.0,
            on_response: Callable[[httpx.Response], Awaitable[None]] | None = None,
            ) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    # Idle connections are closed before uvicorn's 5 s keep-alive timeout closes them: reusing
+    # one the server is closing at that moment fails the call (ReadError) for no fault of its.
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                          keepalive_expiry=2.0)
     hooks = {"response": [on_response]} if on_response else {}
     return httpx.AsyncClient(base_url=base, limits=limits, timeout=timeout, event_hooks=hooks)
 
@@ -114,10 +136,15 @@ async def open_loop(base: str, call: Call, *, rate: float, seconds: float) -> Re
             if len(tasks) >= MAX_IN_FLIGHT:
                 recorder.dropped += 1
                 continue
-            task = asyncio.create_task(_one(c, call, recorder, scheduled))
+            task = asyncio.create_task(_one(c, call, recorder, scheduled, lag=True))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
         if tasks:
             await asyncio.wait(tasks, timeout=60)
+        recorder.unfinished = len(tasks)
+        left = list(tasks)
+        for task in left:
+            task.cancel()
+        await asyncio.gather(*left, return_exceptions=True)
     recorder.finished = time.perf_counter()
     return recorder
