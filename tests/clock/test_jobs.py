@@ -199,6 +199,46 @@ async def test_two_sweepers_never_act_twice_on_one_clock(
 
 
 @pytest.mark.postgres
+async def test_pages_in_flight_together_still_flag_every_clock_once_in_one_sweep(
+        engine: AsyncEngine, cal: WorkingCalendar, settings: Settings) -> None:
+    # Sign and resolve deadlines at the same moment: an incident's two clocks fall on
+    # neighbouring pages, which two workers hold at once; the one claimed second skips the clock
+    # whose incident the other holds, and the pass walked again picks it up.
+    maker = create_sessionmaker(engine)
+    small = settings.model_copy(update={"sla": settings.sla.model_copy(
+        update={"sweep_batch": 5})})
+    same = Item(sign_hours=8, resolve_hours=8)
+    async with maker.begin() as session:
+        ids = []
+        for _ in range(40):
+            incident = await new_incident(session, at=MONDAY_8)
+            for kind in ("sign", "resolve"):
+                await clocks.start(session, incident, kind=kind, item=same, urgent=False,
+                                   now=MONDAY_8, cal=cal)
+            ids.append(incident.id)
+    try:
+        report = await jobs.sweep(maker, sh(2026, 3, 9, 18, 1), cal, small)
+        assert (report.overdue, report.escalated, report.events) == (80, 40, 80)
+        async with maker() as session:
+            flagged = await session.execute(select(AuditEvent.incident_id, AuditEvent.changes)
+                                            .where(AuditEvent.incident_id.in_(ids)))
+            per_clock = Counter((i, changes["clock"]) for i, changes in flagged.all())
+            assert len(per_clock) == 80
+            assert set(per_clock.values()) == {1}
+            messages = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                            .where(OutboxMessage.incident_id.in_(ids)))
+            assert messages == 80
+            assert (await audit.verify(session)).ok
+    finally:
+        async with maker.begin() as session:
+            await session.execute(text("SET LOCAL session_replication_role = replica"))
+            for table in (AuditEvent, OutboxMessage, SlaClock):
+                await session.execute(delete(table).where(table.incident_id.in_(ids)))
+            await session.execute(delete(Incident).where(Incident.id.in_(ids)))
+            await session.execute(_placeholder_units())
+
+
+@pytest.mark.postgres
 async def test_a_clock_whose_incident_a_request_holds_waits_for_the_next_sweep(
         engine: AsyncEngine, cal: WorkingCalendar, settings: Settings) -> None:
     maker = create_sessionmaker(engine)

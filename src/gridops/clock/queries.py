@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, func, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,6 +19,7 @@ from gridops.clock.calendar import WorkingCalendar
 from gridops.clock.models import SlaClock
 from gridops.clock.schemas import BoardGroup, BoardIncident, SlaBoard
 from gridops.clock.service import state_of
+from gridops.clock.working import Basis
 from gridops.incidents.models import Incident
 
 
@@ -66,6 +67,25 @@ SWEEP_COLUMNS = (SlaClock.id, SlaClock.incident_id, SlaClock.kind, SlaClock.roun
                  SlaClock.basis, SlaClock.limit_minutes, SlaClock.started_at, SlaClock.due_at,
                  SlaClock.due_soon_at, SlaClock.unit_code, SlaClock.warned_at,
                  SlaClock.escalation_level)
+
+
+class Swept(NamedTuple):
+    """A row of `sweep_page`, read by name cheaply: the sweeper reads a dozen fields of each of
+    thousands of clocks, and a Row's attribute lookup costs ~15 times a tuple's."""
+
+    id: uuid.UUID
+    incident_id: uuid.UUID
+    kind: str
+    round: int
+    basis: Basis
+    limit_minutes: float
+    started_at: datetime
+    due_at: datetime
+    due_soon_at: datetime
+    unit_code: str | None
+    warned_at: datetime | None
+    escalation_level: int
+    street_code: str | None  # the owning street office, else the incident's street
 
 
 def sweep_page(where: ColumnElement[bool], order: InstrumentedAttribute[datetime], batch: int,
