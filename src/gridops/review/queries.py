@@ -11,16 +11,21 @@ ids and are aggregated again, joined to exactly those incidents by primary key."
 
 from __future__ import annotations
 
+import asyncio
+import typing
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
     Select,
     and_,
+    any_,
+    bindparam,
     case,
     cast,
     func,
@@ -30,13 +35,15 @@ from sqlalchemy import (
     select,
     text,
     true,
+    type_coerce,
     union_all,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import True_
 from sqlalchemy.sql.selectable import CTE
-from sqlalchemy.types import Uuid
+from sqlalchemy.types import NullType, Uuid
 
 from gridops.audit.models import AuditEvent
 from gridops.auth.actor import Actor
@@ -45,6 +52,8 @@ from gridops.clock.models import SlaClock
 from gridops.incidents.models import Incident, IncidentRequest
 from gridops.review.ledger import Key, Ledger, unit_key
 
+A = TypeVar("A")
+B = TypeVar("B")
 # How far before the week the incidents joined directly reach back; facts of older incidents
 # (a late callback, a clock due long after its order came in) take the slower id path.
 RECENT = timedelta(days=14)
@@ -96,8 +105,78 @@ def recent(i: Any, fk: Any, w: Window) -> ColumnElement[bool]:
     return and_(i.id == fk, i.created_at >= w.since, i.created_at < w.cut)
 
 
-def chunks(ids: Sequence[uuid.UUID], size: int = 2000) -> list[Sequence[uuid.UUID]]:
-    return [ids[i:i + size] for i in range(0, len(ids), size)]
+def _pg(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def id_chunks(session: AsyncSession, ids: Iterable[uuid.UUID]) -> list[list[uuid.UUID]]:
+    """`ids` sorted, in chunks `among` can take: one on PostgreSQL (one array parameter), of
+    2000 on SQLite (its bound-parameter limit)."""
+    ordered = sorted(set(ids))
+    size = len(ordered) if _pg(session) else 2000
+    return [ordered[i:i + size] for i in range(0, len(ordered), size or 1)]
+
+
+def among(session: AsyncSession, column: Any, chunk: Sequence[uuid.UUID]) -> ColumnElement[bool]:
+    # One uuid[] parameter on PostgreSQL: the same statement whatever the count (prepared once),
+    # not an IN list of a thousand placeholders rendered and parsed each time.
+    if _pg(session):
+        return typing.cast(ColumnElement[bool],
+                           column == any_(bindparam(None, list(chunk), type_=_UUIDS)))
+    return typing.cast(ColumnElement[bool], column.in_(chunk))
+
+
+_UUIDS = ARRAY(Uuid())
+
+
+async def columns(session: AsyncSession, query: Select[Any]) -> list[Sequence[Any]]:
+    """The result of `query` column by column (zip(*columns) gives its rows back). The review
+    reads tens of thousands of rows at once: on PostgreSQL they travel as one row of arrays,
+    because decoding a row object per row, and holding tens of thousands of them (which the
+    garbage collector then scans, whole heap, again and again), cost more than the statement."""
+    conn = await session.connection()
+    width = len(query.selected_columns)
+    if conn.dialect.name != "postgresql":
+        rows = (await conn.execute(query)).all()
+        return list(zip(*rows, strict=True)) if rows else [()] * width
+    sub = query.subquery()
+    arrays = (await conn.execute(select(*(type_coerce(func.array_agg(c), _ANY_ARRAY)
+                                           for c in sub.c)))).one()
+    return [a or () for a in arrays]
+
+
+_ANY_ARRAY = ARRAY(NullType())  # elements as the driver decodes them, no per-element conversion
+
+
+@asynccontextmanager
+async def second_reader(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A read-only session on a connection of its own, so that two lanes of the review's
+    statements run at once (PostgreSQL through an engine's pool: the API, the CLI). Otherwise
+    (SQLite, or a session bound to one connection as in the tests) `session` itself, and the
+    lanes run one after the other. Each statement reads committed rows as of its start either
+    way (READ COMMITTED), so the figures do not depend on which lane ran what."""
+    bind = session.bind
+    if not (isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql"):
+        yield session
+        return
+    async with AsyncSession(bind) as other:
+        await without_jit(other)
+        yield other
+
+
+async def together(session: AsyncSession, other: AsyncSession, first: Awaitable[A],
+                   second: Awaitable[B]) -> tuple[A, B]:
+    """Both lanes: at once on two sessions, one after the other on one."""
+    if other is session:
+        return await first, await second
+    one, two = asyncio.ensure_future(first), asyncio.ensure_future(second)
+    try:
+        return await one, await two
+    except BaseException:
+        for task in (one, two):  # the other lane stops too, and is awaited before re-raising
+            task.cancel()
+        await asyncio.gather(one, two, return_exceptions=True)
+        raise
 
 
 # -- grouping twice -------------------------------------------------------------------------
@@ -148,11 +227,11 @@ async def _aggregate(session: AsyncSession, w: Window, ledger: Ledger, build: Bu
             older.append(row.fid)
         else:
             _apply(ledger, row, measures)
-    for chunk in chunks(older):
+    for chunk in id_chunks(session, older):
         j = aliased(Incident, name="i")
         query, fact, fk = build(w, j)
         facts = (query.add_columns(j.id.label("pid"), fk.label("fid"))
-                 .join_from(fact, j, j.id == fk).where(fk.in_(chunk), w.clause(j))
+                 .join_from(fact, j, j.id == fk).where(among(session, fk, chunk), w.clause(j))
                  .cte("facts"))
         for row in await session.execute(union_all(*_sides(facts, measures))):
             _apply(ledger, row, measures)
@@ -297,11 +376,11 @@ async def incidents(session: AsyncSession, w: Window,
                     ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Known]:
     """The incidents among `ids` in the reviewed part of the district, by primary key."""
     found: dict[uuid.UUID, Known] = {}
-    for chunk in chunks(sorted(set(ids))):
+    for chunk in id_chunks(session, ids):
         query = (select(Incident.id, *_places(Incident, Incident.unit_code,
                                               Incident.assigned_street_code),
                         title(Incident).label("title"), Incident.item_name, Incident.state)
-                 .where(Incident.id.in_(chunk), w.clause(Incident)))
+                 .where(among(session, Incident.id, chunk), w.clause(Incident)))
         for r in await session.execute(query):
             found[r.id] = Known((r.unit, r.street_of_unit, r.street_code, r.community_code,
                                  r.grid_code), r.title, r.item_name, r.state)

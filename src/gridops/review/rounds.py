@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, DateTime, and_, case, or_, select, type_coerce
+from sqlalchemy import ColumnElement, DateTime, String, and_, case, cast, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -42,24 +42,26 @@ class OverdueItem:
 
 
 @dataclass(slots=True)
-class Finished:
-    """A resolve round stopped in the week, met or missed (办结), for handling time."""
+class Urgent:
+    """An urgent (continuous) resolve round stopped in the week: its suspensions are taken off
+    its handling time against the audit trail."""
 
     key: Key  # with the clock's unit
     incident_id: uuid.UUID
-    basis: str
     started_at: datetime
     stopped_at: datetime
     paused_minutes: float
+    minutes: float  # working minutes from start to stop, suspensions not yet taken off
 
 
 @dataclass(slots=True)
 class Running:
-    """A resolve round open at the cut."""
+    """A resolve round open at the cut. Its incident, title, item and state only when it may be
+    listed as overdue or covered (read_rounds)."""
 
     key: Key  # with the clock's unit
-    id: uuid.UUID
-    incident_id: uuid.UUID
+    id: str  # the clock's, as text
+    incident_id: uuid.UUID | None
     basis: str
     due_at: datetime
     extended_minutes: float
@@ -67,6 +69,26 @@ class Running:
     title: str
     item_name: str | None
     state: str
+
+
+@dataclass(slots=True)
+class Prepared:
+    """The rounds read, sorted: finished ones folded into handling hours by key (one float
+    each, not an object per round: the review holds tens of thousands), urgent ones to finish
+    against the audit trail, and the open ones."""
+
+    hours: dict[Key, list[float]]
+    urgent: list[Urgent]
+    running: list[Running]
+
+
+Moves = dict[str, dict[str, Any]]  # per open round: the first hand-over after the cut
+
+
+def _text_id() -> Any:
+    """A clock's id as text (the same on both sides of a lookup): a string is not an object the
+    garbage collector tracks, a UUID is."""
+    return cast(SlaClock.id, String)
 
 
 def _running(w: q.Window) -> Any:
@@ -85,43 +107,50 @@ def _utc(moment: datetime) -> datetime:
 
 
 async def read_rounds(session: AsyncSession, w: q.Window
-                      ) -> tuple[Sequence[Any], dict[uuid.UUID, q.Known]]:
+                      ) -> tuple[list[Sequence[Any]], dict[uuid.UUID, q.Known]]:
     """Resolve rounds stopped (met or missed) in the week, and rounds started before the cut and
     not stopped by it (voided or merged later still count: at the week end they were open); with
-    the incidents the recent-incidents join did not reach."""
+    the incidents the recent-incidents join did not reach. Column by column (queries.columns)."""
     i = aliased(Incident, name="i")
     done = and_(q.between(SlaClock.stopped_at, w), SlaClock.outcome.in_(("met", "missed")))
     running = _running(w)
 
-    def when_open(column: Any, is_open: bool = True) -> Any:  # the other kind's columns: NULL
-        return case((running if is_open else ~running, column))
-
-    # Positions: 0 open?, 1 incident, 2 unit, 3 basis, 4 paused minutes, 5 started_at (finished)
-    # or due_at (open), 6 stopped_at or paused_at, 7 clock id (open), 8 extended minutes,
-    # 9 incident joined?, 10-13 its places, 14-16 title, item and state (open).
-    query = (select(case((running, 1), else_=0), SlaClock.incident_id, SlaClock.unit_code,
+    # An open round can be overdue or covered at the cut only if its deadline was before the
+    # cut or an extension moved it (open_rounds); the others are only counted. Each value sent
+    # is an object to decode and to hold tens of thousands of times over (a UUID is one the
+    # garbage collector tracks and scans), so only what is used is sent, else NULL.
+    listed = and_(running, or_(SlaClock.due_at < w.cut, SlaClock.extended_minutes > 0))
+    needs_incident = or_(listed, i.id.is_(None), SlaClock.basis != "working")
+    # Positions: 0 open?, 1 incident (listed, urgent, or not joined), 2 unit, 3 basis, 4 paused
+    # minutes, 5 started_at (finished) or due_at (open), 6 stopped_at or paused_at, 7 clock id
+    # as text (open), 8 extended minutes, 9 incident joined?, 10-13 its places, 14-16 title,
+    # item and state (listed).
+    query = (select(case((running, 1), else_=0), case((needs_incident, SlaClock.incident_id)),
+                    SlaClock.unit_code,
                     SlaClock.basis, SlaClock.paused_minutes,
                     _raw(case((running, SlaClock.due_at), else_=SlaClock.started_at)),
                     _raw(case((running, SlaClock.paused_at), else_=SlaClock.stopped_at)),
-                    when_open(SlaClock.id), SlaClock.extended_minutes,
+                    case((running, _text_id())), SlaClock.extended_minutes,
                     case((i.id.is_(None), 0), else_=1),
                     i.assigned_street_code, i.street_code, i.community_code, i.grid_code,
-                    when_open(q.title(i)), when_open(i.item_name), when_open(i.state))
+                    case((listed, q.title(i))), case((listed, i.item_name)),
+                    case((listed, i.state)))
              .outerjoin_from(SlaClock, i, q.recent(i, SlaClock.incident_id, w))
              .where(SlaClock.kind == "resolve", or_(done, running),
                     or_(i.id.is_(None), w.clause(i))))
-    # Core and positional: tens of thousands of rows, and the ORM's per-row work (and reading
-    # columns by name) would double the time of the whole review.
-    rows = (await (await session.connection()).execute(query)).all()
-    return rows, await q.incidents(session, w, [r[1] for r in rows if not r[9]])
+    cols = await q.columns(session, query)
+    return cols, await q.incidents(session, w, [incident for incident, joined
+                                                 in zip(cols[1], cols[9], strict=True)
+                                                 if not joined])
 
 
-def prepare(rows: Sequence[Any], known: dict[uuid.UUID, q.Known], clock: WorkingClock,
-            ) -> tuple[list[Finished], list[Running], list[float]]:
-    """The rounds read, sorted into finished and open, and each finished round's working
-    minutes from start to stop (suspensions not yet taken off). Pure: runs in a thread."""
-    finished, still = [], []
-    for r in rows:
+def prepare(cols: list[Sequence[Any]], known: dict[uuid.UUID, q.Known], clock: WorkingClock,
+            ) -> Prepared:
+    """The rounds read (column by column), sorted into finished and open; each finished
+    round's working time from start to stop, less its suspensions for a round on the working
+    clock. Pure: runs in a thread."""
+    out = Prepared(defaultdict(list), [], [])
+    for r in zip(*cols, strict=True):
         if r[9]:
             key: Key = (r[2], r[10], r[11], r[12], r[13])
             title, item_name, state = r[14], r[15], r[16]
@@ -131,11 +160,16 @@ def prepare(rows: Sequence[Any], known: dict[uuid.UUID, q.Known], clock: Working
         else:
             continue  # not in the reviewed part of the district
         if r[0]:
-            still.append(Running(key, r[7], r[1], r[3], _utc(r[5]), r[8],
-                                 r[6] and _utc(r[6]), title or "", item_name, state))
+            out.running.append(Running(key, r[7], r[1], r[3], _utc(r[5]), r[8],
+                                       r[6] and _utc(r[6]), title or "", item_name, state))
+            continue
+        started, stopped = _utc(r[5]), _utc(r[6])
+        minutes = clock.minutes(started, stopped)
+        if r[3] == "working":
+            out.hours[key].append(max(0.0, minutes - r[4]) / 60)
         else:
-            finished.append(Finished(key, r[1], r[3], _utc(r[5]), _utc(r[6]), r[4]))
-    return finished, still, [clock.minutes(r.started_at, r.stopped_at) for r in finished]
+            out.urgent.append(Urgent(key, r[1], started, stopped, r[4], minutes))
+    return out
 
 
 async def _suspensions(session: AsyncSession,
@@ -143,9 +177,9 @@ async def _suspensions(session: AsyncSession,
     """Suspension starts and resumptions per incident, in time order (for urgent clocks, whose
     paused minutes are continuous, so the working time paused must be measured afresh)."""
     found: dict[uuid.UUID, list[datetime]] = defaultdict(list)
-    for chunk in q.chunks(sorted(set(incident_ids))):
+    for chunk in q.id_chunks(session, incident_ids):
         query = (select(AuditEvent.incident_id, AuditEvent.at)
-                 .where(AuditEvent.incident_id.in_(chunk), AuditEvent.action.in_(
+                 .where(q.among(session, AuditEvent.incident_id, chunk), AuditEvent.action.in_(
                      ("incident.suspension_approved", "incident.resumed")))
                  .order_by(AuditEvent.incident_id, AuditEvent.at, AuditEvent.id))
         for incident_id, at in await session.execute(query):
@@ -154,22 +188,21 @@ async def _suspensions(session: AsyncSession,
     return found
 
 
-async def handling(session: AsyncSession, ledger: Ledger, finished: list[Finished],
-                   worked: list[float], clock: WorkingClock) -> None:
-    """办理时长: working hours from the round's start to its resolution, suspensions excluded
-    (`worked`: the working minutes of each round, start to stop, from `prepare`)."""
-    urgent_paused = [r.incident_id for r in finished if r.basis != "working" and r.paused_minutes]
-    pauses = await _suspensions(session, urgent_paused)
-    hours: dict[Key, list[float]] = defaultdict(list)
-    for r, minutes in zip(finished, worked, strict=True):
-        if r.basis == "working":
-            minutes -= r.paused_minutes
-        else:
-            marks = pauses.get(r.incident_id, [])
-            for begin, end in zip(marks[0::2], marks[1::2], strict=False):
-                a, b = max(begin, r.started_at), min(end, r.stopped_at)
-                if b > a:
-                    minutes -= clock.minutes(a, b)
+async def handling(session: AsyncSession, ledger: Ledger, prepared: Prepared,
+                   clock: WorkingClock) -> None:
+    """办理时长: working hours from the round's start to its resolution, suspensions excluded.
+    An urgent round's paused minutes are continuous, so the working time its incident spent
+    suspended is measured afresh from the audit trail."""
+    hours = prepared.hours
+    pauses = await _suspensions(session, [r.incident_id for r in prepared.urgent
+                                          if r.paused_minutes])
+    for r in prepared.urgent:
+        minutes = r.minutes
+        marks = pauses.get(r.incident_id, [])
+        for begin, end in zip(marks[0::2], marks[1::2], strict=False):
+            a, b = max(begin, r.started_at), min(end, r.stopped_at)
+            if b > a:
+                minutes -= clock.minutes(a, b)
         hours[r.key].append(max(0.0, minutes) / 60)
     for key, values in hours.items():
         ledger.handled(key, values)
@@ -217,10 +250,10 @@ async def reattribute_missed(session: AsyncSession, w: q.Window, ledger: Ledger)
             ledger.bump((*holder, *key[2:]), f"{row.kind}_due")
 
 
-async def _handed_over_after_cut(session: AsyncSession,
-                                 w: q.Window) -> dict[uuid.UUID, dict[str, Any]]:
-    """Per open round: the changes of the first hand-over after the cut."""
-    clocks = (select(SlaClock.id, _first_handover(AuditEvent.at >= w.cut).label("changes"))
+async def handed_over_after_cut(session: AsyncSession, w: q.Window) -> Moves:
+    """Per round open at the cut (by clock id as text): the changes of the first hand-over
+    after it."""
+    clocks = (select(_text_id(), _first_handover(AuditEvent.at >= w.cut).label("changes"))
               .where(SlaClock.kind == "resolve", _running(w)).subquery())
     query = select(clocks).where(clocks.c.changes.is_not(None))
     return {row[0]: row[1] for row in await session.execute(query)}
@@ -230,9 +263,9 @@ async def _extensions_after(session: AsyncSession, ids: Sequence[uuid.UUID],
                             moment: datetime) -> dict[uuid.UUID, float]:
     """Hours of extensions approved at or after `moment`: the deadline at `moment` lacked them."""
     found: dict[uuid.UUID, float] = defaultdict(float)
-    for chunk in q.chunks(sorted(set(ids))):
+    for chunk in q.id_chunks(session, ids):
         query = (select(IncidentRequest.incident_id, IncidentRequest.hours)
-                 .where(IncidentRequest.incident_id.in_(chunk),
+                 .where(q.among(session, IncidentRequest.incident_id, chunk),
                         IncidentRequest.kind == "extension", IncidentRequest.state == "approved",
                         IncidentRequest.decided_at >= moment))
         for incident_id, hours in await session.execute(query):
@@ -241,13 +274,13 @@ async def _extensions_after(session: AsyncSession, ids: Sequence[uuid.UUID],
 
 
 async def open_rounds(session: AsyncSession, w: q.Window, ledger: Ledger,
-                      running: list[Running], clock: WorkingClock,
-                      names: dict[str, str]) -> list[OverdueItem]:
-    """Rounds open at the cut, for the holder at the cut; those past the deadline in force then
-    are overdue, or listed as covered when only an approved extension keeps them in time."""
-    moves = await _handed_over_after_cut(session, w) if running else {}
+                      running: list[Running], clock: WorkingClock, names: dict[str, str],
+                      moves: Moves) -> list[OverdueItem]:
+    """Rounds open at the cut, for the holder at the cut (`moves`: handed_over_after_cut); those
+    past the deadline in force then are overdue, or listed as covered when only an approved
+    extension keeps them in time."""
     later = await _extensions_after(session, [r.incident_id for r in running
-                                              if r.extended_minutes], w.cut)
+                                              if r.extended_minutes and r.incident_id], w.cut)
     counts: Counter[tuple[Key, str]] = Counter()
     overdue = []
     for r in running:
@@ -256,6 +289,8 @@ async def open_rounds(session: AsyncSession, w: q.Window, ledger: Ledger,
         if holder is not None:
             key = (*holder, *key[2:])
         counts[key, "open_end"] += 1
+        if r.incident_id is None:
+            continue  # due after the cut and never extended: neither overdue nor covered
         basis: working.Basis = "continuous" if r.basis == "continuous" else "working"
         # A clock frozen by a suspension before the week end is judged at the moment it froze.
         reference = r.paused_at if r.paused_at is not None and r.paused_at <= w.cut else w.cut

@@ -91,25 +91,22 @@ async def weekly_all(session: AsyncSession, week: Week, *, actor: Actor, now: da
     rollup of the same tallies (ledger.py)."""
     w = _window(week, actor, now)
     ledger = Ledger()
-    await q.without_jit(session)
-    rows, known = await rounds.read_rounds(session, w)
     clock = WorkingClock(cal)
-    # Sorting the week's rounds and measuring their working time is pure Python over tens of
-    # thousands of rows: it runs in a thread while the statements below wait on the database.
-    prepared = asyncio.create_task(asyncio.to_thread(rounds.prepare, rows, known, clock))
-    try:
-        items = await _tally(session, w, ledger, settings)
-        names = await _names(session)
-    finally:
-        finished, running, worked = await prepared
-    await rounds.handling(session, ledger, finished, worked, clock)
-    overdue = await rounds.open_rounds(session, w, ledger, running, clock, names)
+    await q.without_jit(session)
+    # Two lanes of statements of about equal length, at once where a second connection is at
+    # hand (queries.second_reader). Every figure is a sum, so the order they land in is moot.
+    async with q.second_reader(session) as other:
+        prepared, (items, names, moves, previous) = await q.together(
+            session, other, _rounds_and_events(session, w, ledger, clock),
+            _tally(other, w, ledger, settings, week.previous(settings.timezone)))
+    await rounds.handling(session, ledger, prepared, clock)
+    overdue = await rounds.open_rounds(session, w, ledger, prepared.running, clock, names, moves)
     overdue.sort(key=lambda o: (-o.overdue_hours, str(o.incident_id)))
     weights = settings.review.weights
     units_all = [Card(k, names.get(k, k), t) for k, t in ledger.units.items()]
     red, black = red_black(rank(units_all, weights))
     district = Card("DISTRICT", names.get("DISTRICT", "全区"), _sum(ledger.units.values()))
-    spots = await _hotspots(session, w, week, settings, items, ledger, names)
+    spots = _hotspots(items, previous, ledger, names)
     out: dict[Scope, Review] = {}
     for scope in scopes:
         cards = (units_all if scope == "unit"
@@ -125,16 +122,34 @@ async def weekly_all(session: AsyncSession, week: Week, *, actor: Actor, now: da
     return out
 
 
-async def _tally(session: AsyncSession, w: q.Window, ledger: Ledger,
-                 settings: Settings) -> list[tuple[str, str | None, int]]:
-    """Every figure counted in SQL; returns the week's items (hotspots)."""
+async def _rounds_and_events(session: AsyncSession, w: q.Window, ledger: Ledger,
+                             clock: WorkingClock) -> rounds.Prepared:
+    """The resolve rounds and the audit-trail counts (one lane)."""
+    cols, known = await rounds.read_rounds(session, w)
+    # Sorting the week's rounds and measuring their working time is pure Python over tens of
+    # thousands of rows: it runs in a thread while the events are counted.
+    prepared = asyncio.create_task(asyncio.to_thread(rounds.prepare, cols, known, clock))
+    try:
+        await q.events(session, w, ledger)
+    finally:
+        done = await prepared
+    return done
+
+
+async def _tally(session: AsyncSession, w: q.Window, ledger: Ledger, settings: Settings,
+                 before: Week) -> tuple[list[tuple[str, str | None, int]], dict[str, str],
+                                        rounds.Moves, dict[str, int]]:
+    """The other figures counted in SQL (the other lane): the week's items (hotspots), the
+    names, the hand-overs after the week of the rounds still open, the previous week's items."""
     items = await q.received(session, w, ledger)
     await q.clocks_due(session, w, ledger)
     await rounds.reattribute_missed(session, w, ledger)
-    await q.events(session, w, ledger)
     await q.extensions(session, w, ledger)
     await rounds.repeats(session, w, ledger, settings.review.repeat_window_hours)
-    return items
+    names = await _names(session)
+    moves = await rounds.handed_over_after_cut(session, w)
+    previous = await q.item_counts(session, q.Window(before.start, before.end, w.actor))
+    return items, names, moves, previous
 
 
 def _ranked_all(cards: list[Card], weights: dict[str, float]) -> list[Card]:
@@ -187,9 +202,8 @@ async def _names(session: AsyncSession) -> dict[str, str]:
 Spots = tuple[list[Hotspot], list[Hotspot], list[Hotspot], dict[str, int]]
 
 
-async def _hotspots(session: AsyncSession, w: q.Window, week: Week, settings: Settings,
-                    items: list[tuple[str, str | None, int]], ledger: Ledger,
-                    names: dict[str, str]) -> Spots:
+def _hotspots(items: list[tuple[str, str | None, int]], previous: dict[str, int], ledger: Ledger,
+              names: dict[str, str]) -> Spots:
     """Top items and grids by incidents received, items rising against the previous week, and
     every grid's count for the map."""
     per_grid: dict[str, int] = defaultdict(int)
@@ -197,8 +211,6 @@ async def _hotspots(session: AsyncSession, w: q.Window, week: Week, settings: Se
         if place[2] is not None and tally.received:
             per_grid[place[2]] += tally.received
     grids = sorted(per_grid.items(), key=lambda x: (-x[1], x[0]))
-    before = week.previous(settings.timezone)
-    previous = await q.item_counts(session, q.Window(before.start, before.end, w.actor))
     top_items = [Hotspot(c, n or c, k, previous.get(c, 0)) for c, n, k in items[:HOTSPOT_SIZE]]
     top_grids = [Hotspot(c, names.get(c, c), k) for c, k in grids[:HOTSPOT_SIZE]]
     rising = [Hotspot(c, n or c, k, previous.get(c, 0)) for c, n, k in items
