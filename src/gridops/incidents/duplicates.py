@@ -11,11 +11,22 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Uuid, and_, bindparam, or_, select, text, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Uuid,
+    and_,
+    bindparam,
+    literal_column,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.db import UTCDateTime
-from gridops.incidents.models import Incident
+from gridops.incidents.models import OPEN, Incident
 from gridops.incidents.schemas import OPEN_STATES
 from gridops.settings import DuplicateSettings
 
@@ -121,9 +132,12 @@ def _query(by_point: bool, by_phone: bool, paged: bool,
                            Incident.created_at >= bindparam("since", type_=UTCDateTime())))
     if by_phone:
         either.append(Incident.reporter_phone == bindparam("phone"))
+    # The states as literals, not bound: the partial indexes on open incidents then apply.
     query = select(Incident.id, Incident.created_at, Incident.lat, Incident.lon,
                    Incident.reporter_phone).where(
-        Incident.item_code == bindparam("item"), Incident.state.in_(OPEN_STATES), or_(*either))
+        Incident.item_code == bindparam("item"),
+        Incident.state.in_([literal_column(f"'{state}'") for state in OPEN_STATES]),
+        or_(*either))
     if paged:
         query = query.where(tuple_(Incident.created_at, Incident.id) < tuple_(
             bindparam("after_at", type_=UTCDateTime()), bindparam("after_id", type_=Uuid())))
@@ -148,8 +162,7 @@ async def _page(session: AsyncSession, probe: Probe, since: datetime,
 
 # The first page of every probe in one statement, whatever the batch size. A probe without a
 # point (or without a phone) has NULL bounds (or phone), which match nothing. The states are
-# literals: with an array parameter the planner may AND in the state index (every open row).
-_OPEN = ", ".join(f"'{state}'" for state in OPEN_STATES)
+# literal, as the partial indexes' predicate (`models.OPEN`).
 _FIRST_PAGES = text(f"""
 SELECT p.n, i.id, i.created_at, i.lat, i.lon, i.reporter_phone
 FROM unnest(CAST(:items AS varchar[]), CAST(:lat0 AS float8[]), CAST(:lat1 AS float8[]),
@@ -157,7 +170,7 @@ FROM unnest(CAST(:items AS varchar[]), CAST(:lat0 AS float8[]), CAST(:lat1 AS fl
      WITH ORDINALITY AS p(item, lat0, lat1, lon0, lon1, phone, n)
 CROSS JOIN LATERAL (
     SELECT id, created_at, lat, lon, reporter_phone FROM incident
-    WHERE item_code = p.item AND state IN ({_OPEN})
+    WHERE item_code = p.item AND {OPEN}
       AND ((lat BETWEEN p.lat0 AND p.lat1 AND lon BETWEEN p.lon0 AND p.lon1
             AND created_at >= :since) OR reporter_phone = p.phone)
     ORDER BY created_at DESC, id DESC LIMIT :size) AS i

@@ -32,6 +32,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
@@ -63,7 +64,11 @@ async def insert_all(session: AsyncSession, rows: Rows) -> set[uuid.UUID]:
     if not rows.incidents:
         return set()
     if session.get_bind().dialect.name == "postgresql":
-        result = await session.execute(_pg_statement(), _pg_params(rows))
+        conn = await session.connection()
+        sql, names = _pg_compiled(conn.dialect)
+        params = _pg_params(rows)
+        # The driver's SQL with positional values: ~90 arrays are not bound one by one per call.
+        result = await conn.exec_driver_sql(sql, tuple(params[name] for name in names))
         return set(result.scalars().all())
     written = await insert_incidents(session, rows.incidents)
     await insert_children(session, Rows(
@@ -161,6 +166,14 @@ def _pg_statement() -> TextClause:
                 "ON CONFLICT (channel, external_id) DO NOTHING RETURNING id),\n"
                 f"clocks AS (\n{clocks}),\nevents AS (\n{events}),\n"
                 f"messages AS (\n{messages})\nSELECT id FROM inserted")
+
+
+@functools.cache
+def _pg_compiled(dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    """The statement as the driver takes it, and the parameter names in position order."""
+    compiled = _pg_statement().compile(dialect=dialect)
+    assert compiled.positiontup is not None
+    return compiled.string, tuple(compiled.positiontup)
 
 
 @functools.cache

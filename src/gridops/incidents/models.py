@@ -4,10 +4,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from gridops.db import Base, PortableJSON, UTCDateTime
+from gridops.incidents.schemas import OPEN_STATES
+
+# The states in which an incident can still be a possible duplicate, as SQL: the partial indexes
+# below hold only those rows, and the duplicate search names the states in the same literal
+# form so that the planner can use them (a bound list could not prove the predicate).
+OPEN = f"state IN ({', '.join(repr(state) for state in OPEN_STATES)})"
 
 
 class Incident(Base):
@@ -19,6 +25,12 @@ class Incident(Base):
         Index("ix_incident_state_unit", "state", "unit_code"),
         Index("ix_incident_created_at", "created_at"),
         Index("ix_incident_item_grid_created", "item_code", "grid_code", "created_at"),
+        # The duplicate search at intake: open incidents of an item near a point, or from a
+        # phone. Without them each create read every incident of its item.
+        Index("ix_incident_open_item_place", "item_code", "lat", "lon",
+              postgresql_where=text(OPEN), sqlite_where=text(OPEN)),
+        Index("ix_incident_open_phone_item", "reporter_phone", "item_code",
+              postgresql_where=text(OPEN), sqlite_where=text(OPEN)),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
