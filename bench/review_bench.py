@@ -247,11 +247,34 @@ BASELINE = (
 )
 
 
-async def _timed(fn: Any) -> tuple[float, float]:
-    """Wall time, and the CPU time of this (the client) process."""
+def server_cpu(database: str | None) -> float | None:
+    """CPU seconds used so far by the PostgreSQL processes serving `database` on this host (read
+    from /proc; None for SQLite or a server elsewhere). The pool keeps its connections open
+    between contenders, so differences of this are each contender's server CPU."""
+    if database is None:
+        return None
+    total, seen = 0.0, False
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or f" {database} " not in (
+                    entry / "cmdline").read_text():
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total, seen = total + (int(fields[11]) + int(fields[12])) / tick, True
+    return total if seen else None
+
+
+async def _timed(fn: Any, database: str | None) -> tuple[float, float, float | None]:
+    """Wall time, the CPU time of this (the client) process, and the server's CPU time."""
+    server = server_cpu(database)
     t0, c0 = time.perf_counter(), time.process_time()
     await fn()
-    return time.perf_counter() - t0, time.process_time() - c0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    after = server_cpu(database)
+    return wall, cpu, None if after is None else after - (server or 0.0)
 
 
 async def measure(settings: Settings, rounds: int) -> dict[str, Any]:
@@ -289,7 +312,9 @@ async def measure(settings: Settings, rounds: int) -> dict[str, Any]:
         # The machine is shared and its load swings within seconds, so the contenders run in
         # turns (plain, all scopes, each scope) and every turn gives a ratio to the plain
         # aggregate measured right before it; reported: best times and the median ratio.
-        runs: dict[str, list[tuple[float, float]]] = {}
+        runs: dict[str, list[tuple[float, float, float | None]]] = {}
+        database = (make_url(settings.database.url.get_secret_value()).database
+                    if engine.dialect.name == "postgresql" else None)
         contenders: list[tuple[str, Any]] = [("plain_sql", plain), ("review_all", every_scope)]
         for scope in service.SCOPES:
             async def review(scope: Any = scope) -> None:
@@ -301,7 +326,7 @@ async def measure(settings: Settings, rounds: int) -> dict[str, Any]:
             await fn()
         for _ in range(rounds):
             for name, fn in contenders:
-                runs.setdefault(name, []).append(await _timed(fn))
+                runs.setdefault(name, []).append(await _timed(fn, database))
         out["runs"] = runs
     finally:
         await engine.dispose()
@@ -321,15 +346,17 @@ def report(backend: str, n: int, fill: float, out: dict[str, Any]) -> None:
     print(f"rows: {out['rows']}; generated and loaded in {fill:.1f} s")
     print(f"week {out['week']}: {out['week_incidents']} incidents created")
     runs = out["runs"]
-    plain = [wall for wall, _ in runs["plain_sql"]]
-    print(f"{len(plain)} turns; wall ms best / median, client CPU ms median, ratio to the plain "
-          "aggregate of the same turn: median (best)")
+    plain = [wall for wall, _, _ in runs["plain_sql"]]
+    print(f"{len(plain)} turns; wall ms best / median, client and server CPU ms median, ratio "
+          "to the plain aggregate of the same turn: median (best)")
     for name, timings in runs.items():
-        walls = [wall for wall, _ in timings]
+        walls = [wall for wall, _, _ in timings]
         ratios = [wall / p for wall, p in zip(walls, plain, strict=True)]
+        servers = [server for _, _, server in timings if server is not None]
+        server = f"{statistics.median(servers) * 1000:5.0f}" if servers else "  n/a"
         print(f"  {name:<18} {min(walls) * 1000:6.0f} / {statistics.median(walls) * 1000:6.0f}"
-              f"   cpu {statistics.median(cpu for _, cpu in timings) * 1000:5.0f}"
-              f"   {statistics.median(ratios):4.2f}x ({min(ratios):4.2f}x)")
+              f"   cpu {statistics.median(cpu for _, cpu, _ in timings) * 1000:5.0f}"
+              f" + {server}   {statistics.median(ratios):4.2f}x ({min(ratios):4.2f}x)")
     print(f"after the run: {machine()}")
 
 

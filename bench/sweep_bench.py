@@ -27,6 +27,7 @@ import platform
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 from alembic import command
@@ -165,6 +166,32 @@ async def _wal() -> int:
         await conn.close()
 
 
+def _backend_cpu(database: str) -> float | None:
+    """CPU seconds used so far by the server processes serving `database` (PostgreSQL on this
+    host: read from /proc; None elsewhere). With the client's own CPU time this is steadier than
+    wall time on a shared machine, and says where the work is."""
+    total, seen = 0.0, False
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        try:
+            if not entry.name.isdigit() or f" {database} " not in (
+                    entry / "cmdline").read_text():
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total, seen = total + (int(fields[11]) + int(fields[12])) / tick, True
+    return total if seen else None
+
+
+def _delta(before: float | None, after: float | None) -> float | None:
+    return None if after is None else after - (before or 0.0)
+
+
+def _ms(seconds: float | None) -> str:
+    return "n/a" if seconds is None else f"{seconds * 1000:.0f} ms"
+
+
 async def _measure(settings: Settings, name: str) -> tuple[float, float]:
     # Each timed part starts right after a checkpoint, so neither pays for the other's dirty
     # pages or a checkpoint falling in the middle of it (full-page images in the WAL).
@@ -174,9 +201,11 @@ async def _measure(settings: Settings, name: str) -> tuple[float, float]:
         wal = await _wal()
         async with engine.connect() as conn:
             trans = await conn.begin()
+            server = _backend_cpu(name)
             t0 = time.perf_counter()
             bare = (await conn.execute(text(BARE), {"now": NOW})).rowcount
             bare_s = time.perf_counter() - t0
+            bare_server = _delta(server, _backend_cpu(name))
             await trans.rollback()
         bare_wal = await _wal() - wal
         # The rolled-back row versions are not the sweep's to step over.
@@ -186,17 +215,20 @@ async def _measure(settings: Settings, name: str) -> tuple[float, float]:
         maker = create_sessionmaker(engine)
         load = os.getloadavg()
         wal = await _wal()
-        t0 = time.perf_counter()
+        server, t0, c0 = _backend_cpu(name), time.perf_counter(), time.process_time()
         report = await jobs.sweep(maker, NOW, cal, settings)
-        sweep_s = time.perf_counter() - t0
+        sweep_s, client = time.perf_counter() - t0, time.process_time() - c0
+        # Before the pool closes: a server process that has exited no longer counts.
+        sweep_server = _delta(server, _backend_cpu(name))
         sweep_wal = await _wal() - wal
         print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before the sweep")
         print(f"bare UPDATE: {bare:,} rows in {bare_s * 1000:.0f} ms, "
-              f"WAL {bare_wal / 2**20:.0f} MiB")
+              f"WAL {bare_wal / 2**20:.0f} MiB, server CPU {_ms(bare_server)}")
         print(f"sweep: {report.overdue:,} overdue, {report.escalated:,} escalated, "
               f"{report.due_soon:,} due soon, {report.batches} batches "
               f"(batch {settings.sla.sweep_batch}) in {sweep_s * 1000:.0f} ms, "
-              f"WAL {sweep_wal / 2**20:.0f} MiB")
+              f"WAL {sweep_wal / 2**20:.0f} MiB, server CPU {_ms(sweep_server)}, "
+              f"client CPU {_ms(client)}")
         print(f"ratio sweep / bare UPDATE: {sweep_s / bare_s:.2f}x")
         print(f"check {await _check(maker, report)}")
         return bare_s, sweep_s
