@@ -169,7 +169,8 @@ async def _wal() -> int:
 def _backend_cpu(database: str) -> float | None:
     """CPU seconds used so far by the server processes serving `database` (PostgreSQL on this
     host: read from /proc; None elsewhere). With the client's own CPU time this is steadier than
-    wall time on a shared machine, and says where the work is."""
+    wall time on a shared machine, and says where the work is. (Parallel query workers would
+    not be counted; the sweep's statements and the bare UPDATE use none.)"""
     total, seen = 0.0, False
     tick = os.sysconf("SC_CLK_TCK")
     for entry in Path("/proc").iterdir():
