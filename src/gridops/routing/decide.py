@@ -9,6 +9,7 @@ a street), and confidence from the top unit's strength and its margin over the r
 from __future__ import annotations
 
 import math
+import re
 from operator import itemgetter
 
 import numpy as np
@@ -19,8 +20,13 @@ from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
 from gridops.routing.scoring import Evidence, Weights
 
 STR = "STR"
+_DISOWNING = re.compile("|".join(map(re.escape, DISOWNING)))
 MAX_CANDIDATES = 5
 _SCORE = itemgetter(1)
+
+
+def _MINUS_SCORE(pair: tuple[int, float]) -> float:
+    return -pair[1]
 
 
 def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> Decision:
@@ -143,9 +149,17 @@ def _add_similar(rules: CompiledRules, evidence: Evidence, scores: dict[int, flo
     w = rules.weights
     excluded = evidence.excluded
     every = rules.similarity(evidence)
-    # The most similar first, ties in table order (as ItemSimilarity.top).
-    best = np.argsort(-every, kind="stable")[: w.fallback_items].tolist()
-    similar = {index: value for index, value in zip(best, every[best].tolist(), strict=True)
+    # The most similar first, ties in table order (as ItemSimilarity.top). Only items at
+    # `fallback_min` or more can gain, and they rank above all others: the few of them are
+    # sorted instead of every item.
+    if w.fallback_min > 0:
+        able = np.flatnonzero(every >= w.fallback_min)
+        pairs = zip(able.tolist(), every.take(able).tolist(), strict=True)
+        best = sorted(pairs, key=_MINUS_SCORE)[: w.fallback_items]
+    else:
+        order = np.argsort(-every, kind="stable")[: w.fallback_items]
+        best = list(zip(order.tolist(), every.take(order).tolist(), strict=True))
+    similar = {index: value for index, value in best
                if value > 0 and index not in excluded and value >= w.fallback_min}
     if not similar:
         return similar
@@ -213,6 +227,8 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, scores: dict[int, 
     be found): the street settles it, ahead of the unit whose item it reads like. True when
     `scores` gained the street's item."""
     norm = evidence.norm
+    if _DISOWNING.search(norm) is None:  # one pass for the usual text that says none of them
+        return False
     said = next((words for words in DISOWNING if words in norm), None)
     if said is None or not units or STR not in rules.unit_items:
         return False

@@ -9,6 +9,7 @@ the text that most favour its choice over its runner-up.
 
 from __future__ import annotations
 
+from heapq import nlargest
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -34,12 +35,13 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
         reasons.append("learned model consulted (rules weak or close): it knows none of the "
                        "text's n-grams")
         return False
-    posterior = prediction.posterior
-    order = np.argsort(-posterior, kind="stable")[: w.model_units].tolist()
+    posterior = prediction.posterior.tolist()
+    # The likeliest first, ties in unit order (as a stable sort, descending).
+    order = nlargest(w.model_units, range(len(posterior)), key=posterior.__getitem__)
     changed = False
     voted: list[str] = []
     for i in order:
-        p = float(posterior[i])
+        p = posterior[i]
         if p < MIN_PROBABILITY:
             break
         unit = model.units[i]
@@ -72,7 +74,7 @@ def _item_for(rules: CompiledRules, evidence: Evidence, unit: str,
     indices = rules.unit_items.get(unit)
     if not indices:
         return None
-    shared = rules.item_grams[unit][ids].sum(axis=0).tolist()
+    shared = np.add.reduce(rules.item_grams[unit].take(ids, axis=0), axis=0).tolist()
     excluded = evidence.excluded
     best, most = None, -1
     for index, count in zip(indices, shared, strict=True):

@@ -9,14 +9,18 @@ either name one accountable unit or send the incident to triage with its candida
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import pairwise
+from operator import itemgetter
 from typing import NamedTuple
 
 import ahocorasick
 import numpy as np
 import numpy.typing as npt
 
+from gridops.routing import ngrams
 from gridops.routing.aliases import UNIT_ALIASES
 from gridops.routing.learned import (
     Example,
@@ -26,7 +30,7 @@ from gridops.routing.learned import (
     item_examples,
     occurrences,
 )
-from gridops.routing.ngrams import Keys, learned_keys
+from gridops.routing.ngrams import SEPARATOR, GramIndex, learned_keys
 from gridops.routing.normalise import normalise
 from gridops.routing.scoring import Evidence, Weights, phrase_weight
 from gridops.routing.similarity import ItemSimilarity, item_document
@@ -42,18 +46,52 @@ __all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "W
 # [plain, anchors) anchor combos and do more, [anchors, n) do more and anchor nothing.
 # "More" is a `_Record`: phrase entries (item, key, weight), items the key excludes, the key,
 # units it names.
-_Combo = tuple[str, tuple[str, ...], int, str]  # (an other part or "", the rest, item, display)
+# (an other part or "", the rest, item, display, the part that orders it, its number)
+_Combo = tuple[str, tuple[str, ...], int, str, str, int]
 _Record = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, tuple[str, ...]]
+
+
+_KEY_ID = itemgetter(1)  # of the automaton's (end, key id)
+_NUL = "\x00"  # normalise drops it: no scanned text holds it
+
+
+def _corpus_counts(parts: Iterable[str]) -> dict[str, int]:
+    """How often each part occurs in the shipped complaints: a character's count, a longer
+    part's rarest pair's (an upper bound of its own)."""
+    codes = _corpus_codes(corpus_examples())
+    wanted = sorted({key for part in parts for key in _pair_keys(part)})
+    counts: dict[str, int] = {}
+    if not wanted or not len(codes):
+        return dict.fromkeys(parts, 0)
+    table = np.array(wanted, dtype=np.int64)
+    at = np.minimum(table.searchsorted(codes), len(table) - 1)
+    tally = dict(zip(wanted, np.bincount(at[table[at] == codes],
+                                         minlength=len(table)).tolist(), strict=True))
+    for part in parts:
+        counts[part] = min((tally[key] for key in _pair_keys(part)), default=0)
+    return counts
+
+
+def _pair_keys(part: str) -> list[int]:
+    if len(part) == 1:
+        return [ord(part)]
+    return [ord(a) << 32 | ord(b) for a, b in pairwise(part)]
+
+
+@lru_cache(maxsize=2)
+def _corpus_codes(examples: tuple[Example, ...]) -> npt.NDArray[np.int64]:
+    return ngrams.keys(SEPARATOR.join(example.text for example in examples))
 
 
 class TextEvidence(Evidence):
     """A scan's evidence, with the text's n-gram keys once the model or similarity read them."""
 
-    __slots__ = ("keys", "model_ids")
+    __slots__ = ("longer", "model_ids", "positions")
 
     def __init__(self, norm: str = "") -> None:
         super().__init__(norm)
-        self.keys: tuple[Keys, list[str]] | None = None
+        self.positions: npt.NDArray[np.intp] | None = None  # in CompiledRules' GramIndex
+        self.longer: list[str] = []  # Latin runs longer than two letters
         self.model_ids: npt.NDArray[np.intp] | None = None
 
 
@@ -146,6 +184,11 @@ class CompiledRules:
         # Per unit, model n-gram × the unit's items: 1 where the item's own wording holds the
         # n-gram. A unit the rules did not find enters with its item sharing most of the text's
         # n-grams (gridops.routing.learned_decide): one gather and sum counts them.
+        vocabularies = [part.vocabulary for part in (self.model, self._similarity)
+                        if part is not None]
+        self._model_slot = 0
+        self._similar_slot = len(vocabularies) - 1
+        self._index = GramIndex(vocabularies)
         self.item_grams: dict[str, npt.NDArray[np.uint8]] = {}
         if self.model is not None:
             gram = self.model.vocabulary.positions(found.keys, found.longer)[found.gram]
@@ -168,19 +211,22 @@ class CompiledRules:
             evidence.grams = grams(evidence.norm)
         return evidence.grams
 
-    def _keys(self, evidence: Evidence) -> tuple[Keys, list[str]]:
-        if not isinstance(evidence, TextEvidence):
-            return learned_keys(evidence.norm)
-        if evidence.keys is None:
-            evidence.keys = learned_keys(evidence.norm)
-        return evidence.keys
+    def _positions(self, evidence: Evidence) -> tuple[npt.NDArray[np.intp], list[str]]:
+        """Where the text's n-grams are in the gram index (and its longer Latin runs): read
+        once per text for the model and the similarity alike."""
+        if isinstance(evidence, TextEvidence) and evidence.positions is not None:
+            return evidence.positions, evidence.longer
+        found, longer = learned_keys(evidence.norm)
+        positions = self._index.positions(found)
+        if isinstance(evidence, TextEvidence):
+            evidence.positions, evidence.longer = positions, longer
+        return positions, longer
 
     def model_ids(self, evidence: Evidence) -> npt.NDArray[np.intp]:
         """Ids of the scanned text's n-grams the model knows, in reading order."""
-        assert self.model is not None
         if isinstance(evidence, TextEvidence) and evidence.model_ids is not None:
             return evidence.model_ids
-        ids = self.model.vocabulary.ids(*self._keys(evidence))
+        ids = self._index.ids(self._model_slot, *self._positions(evidence))
         if isinstance(evidence, TextEvidence):
             evidence.model_ids = ids
         return ids
@@ -191,9 +237,9 @@ class CompiledRules:
             if self._similarity is None:
                 evidence.similarity = np.zeros(len(self.items))
             else:
-                found, _ = self._keys(evidence)
+                positions, _ = self._positions(evidence)
                 evidence.similarity = self._similarity.scores_of_ids(
-                    self._similarity.vocabulary.ids(found))
+                    self._index.ids(self._similar_slot, positions))
         return evidence.similarity
 
     def similar(self, norm: str, count: int) -> list[tuple[int, float]]:
@@ -230,16 +276,24 @@ class CompiledRules:
             self._add_item(index, item, phrases, excludes)
             combos.extend((index, frozenset(normalised[p] for p in combo), "+".join(combo))
                           for combo in item.combos)
-        # Anchor each combo on its rarest part (fewest combos use it; then the longest), so a
-        # text full of 路 and 水 wakes few combos.
+        # Anchor each combo on the part rarest in complaints (the shipped examples tell), so a
+        # text full of 街, 社区 and 楼 wakes few combos. Which combo counts first still follows
+        # the anchor the table's own rarity picks (fewest combos use it, then the longest):
+        # it fixes the order of the item's phrases, hence of float sums and of ties, and the
+        # scan restores it (see `scan`).
         uses: dict[str, int] = {}
         for _, keys, _ in combos:
             for key in keys:
                 uses[key] = uses.get(key, 0) + 1
-        for index, keys, display in combos:
-            anchor = min(keys, key=lambda k: (uses[k], -len(k), k))
-            others = sorted(keys - {anchor}, key=lambda k: (uses[k], -len(k), k)) or [""]
-            anchors.setdefault(anchor, []).append((others[0], tuple(others[1:]), index, display))
+        seen_in = _corpus_counts(uses)
+        for number, (index, keys, display) in enumerate(combos):
+            first = min(keys, key=lambda k: (uses[k], -len(k), k))
+            if not first:
+                continue  # an empty part is no key: such a combo was never found
+            parts = sorted(keys, key=lambda k: (not k, seen_in[k], uses[k], -len(k), k))
+            anchors.setdefault(parts[0], []).append(
+                (parts[1] if len(parts) > 1 else "", tuple(parts[2:]), index, display, first,
+                 number))
         mentions: dict[str, list[str]] = {}
         for unit, aliases in UNIT_ALIASES.items():
             for alias in aliases:
@@ -255,24 +309,38 @@ class CompiledRules:
                           tuple(mentions.get(key, ()))) if key in more else ((), (), key, ())
                          for key in ordered]
         automaton = ahocorasick.Automaton(ahocorasick.STORE_INTS)
-        for key in sorted(ordered, key=self._first_character_order()):
-            automaton.add_word(key, key_ids[key])
+        common = self._character_counts()
+        # A character no key starts with is looked for among all the root's children (about
+        # 1,100) before the scan gives up on it; a key that never matches (no text holds the
+        # NUL that ends it) makes each common one a child, found early.
+        firsts = {key[0] for key in ordered}
+        never = [char + _NUL for char, count in common.items() if count > 1
+                 and char not in firsts]
+        for key in sorted([*ordered, *never], key=lambda key: (-common.get(key[0], 0), key)):
+            automaton.add_word(key, key_ids.get(key, -1))
         automaton.make_automaton()
         return automaton
 
-    def _first_character_order(self) -> Callable[[str], tuple[int, str]]:
-        """Keys whose first character is common in complaints first.
+    def _character_counts(self) -> dict[str, int]:
+        """How common each character is in complaints, to add keys by.
 
         pyahocorasick looks a character up among a node's children one by one, in the order the
-        children were added, and most characters of a text are looked up at the root (about
-        1,100 children). The table's own wording (names, conditions, phrases) tells which
-        characters are common; adding their keys first makes the scan a quarter faster.
+        children were added, and most characters of a text are looked up at the root. The
+        shipped complaints tell which characters are common (or, without them, the table's
+        own wording: names, conditions, phrases); adding their keys first makes the scan
+        faster.
         """
+        codes = _corpus_codes(corpus_examples())
+        if len(codes):
+            chars = codes[codes < 1 << 32]
+            present = np.bincount(chars)
+            found = np.flatnonzero(present)
+            return dict(zip(map(chr, found.tolist()), present[found].tolist(), strict=True))
         counts: Counter[str] = Counter()
         for item in self.items:
             counts.update(normalise(item.name + item.minor + item.filing + item.closing))
             counts.update("".join(map(self._normalised.__getitem__, item.phrases)))
-        return lambda key: (-counts[key[0]], key)
+        return counts
 
     def _add_item(self, index: int, item: ItemStandard,
                   table: dict[str, list[tuple[int, str, float]]],
@@ -314,19 +382,28 @@ class CompiledRules:
         evidence = TextEvidence(norm)
         if not norm:
             return evidence
-        hits = [key_id for _end, key_id in self.automaton.iter(norm)]
-        if not hits:
-            return evidence
         # A key seen twice means nothing more than once: each distinct key in the order of its
         # first occurrence (which is the order the reasons quote).
+        hits = list(map(_KEY_ID, self.automaton.iter(norm)))
+        if not hits:
+            return evidence
         seen = dict.fromkeys(hits)
         plain, anchoring = self._plain, self._anchors
         records = self._records
+        all_combos = self._combos
         found = evidence.found
         excluded = evidence.excluded
         named = False
         several: list[int] = []  # items with two phrases or more: one may lie inside another
-        for key_id in [k for k in seen if k >= plain]:
+        matched: list[_Combo] = []
+        for key_id in seen:
+            if key_id < anchoring:
+                for combo in all_combos[key_id]:
+                    other, rest = combo[0], combo[1]
+                    if other in norm and (not rest or all(part in norm for part in rest)):
+                        matched.append(combo)
+                if key_id < plain:
+                    continue
             entries, excluding, key, units = records[key_id]
             for index, phrase, weight in entries:
                 item_found = found.get(index)
@@ -341,13 +418,15 @@ class CompiledRules:
                         excluded[index] = key
             if units:
                 named = True
-        weight = self.weights.combo * factor
-        all_combos = self._combos
-        for key_id in seen:
-            if key_id < anchoring:
-                for other, rest, index, display in all_combos[key_id]:
-                    if other in norm and (not rest or all(part in norm for part in rest)):
-                        evidence.phrase(index, display, weight)
+        if matched:
+            # Combos count after every phrase, in the order of the first occurrence of the
+            # part that orders them (end, then the longer first, as the automaton reports),
+            # then in table order.
+            if len(matched) > 1:
+                matched.sort(key=lambda c: (norm.find(c[4]) + len(c[4]), -len(c[4]), c[5]))
+            weight = self.weights.combo * factor
+            for combo in matched:
+                evidence.phrase(combo[2], combo[3], weight)
         if named:  # rare; a unit named twice is quoted by its last naming, as the text reads
             for key_id in hits:
                 units = records[key_id][3]
