@@ -75,8 +75,9 @@ async def test_routed_create_needs_few_statements(
     # Two version checks (a session on a connection always checks; requests trust a check for
     # a second), the duplicate search, then the writes: no reloads, no chain heads. PostgreSQL
     # writes the incident, its clocks and its events in one statement, SQLite one per table.
+    # The duplicate search: near the point, or from the phone (two branches joined).
     checks = ["SELECT pack_load.id FROM", "SELECT ruleset.version, ruleset.checksum",
-              "SELECT incident.id, incident.created_at,"]
+              "SELECT anon_1.id, anon_1.created_at,"]
     if engine.dialect.name == "postgresql":
         assert verbs == [*checks, "WITH inserted AS"], statements
     else:

@@ -13,15 +13,15 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    Executable,
     Select,
     Uuid,
-    and_,
     bindparam,
     literal_column,
-    or_,
     select,
     text,
     tuple_,
+    union,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -121,27 +121,39 @@ def _box(probe: Probe, radius_m: float) -> tuple[float, float, float, float] | N
     return point[0] - dlat, point[0] + dlat, point[1] - dlon, point[1] + dlon
 
 
-@functools.cache
-def _query(by_point: bool, by_phone: bool, paged: bool,
-           ) -> Select[uuid.UUID, datetime, float | None, float | None, str | None]:
-    """Built once per shape: the parameters are bound at execution."""
-    either: list[ColumnElement[bool]] = []
-    if by_point:
-        either.append(and_(Incident.lat.between(bindparam("lat0"), bindparam("lat1")),
-                           Incident.lon.between(bindparam("lon0"), bindparam("lon1")),
-                           Incident.created_at >= bindparam("since", type_=UTCDateTime())))
-    if by_phone:
-        either.append(Incident.reporter_phone == bindparam("phone"))
+def _branch(condition: list[ColumnElement[bool]], paged: bool,
+            ) -> Select[uuid.UUID, datetime, float | None, float | None, str | None]:
     # The states as literals, not bound: the partial indexes on open incidents then apply.
     query = select(Incident.id, Incident.created_at, Incident.lat, Incident.lon,
                    Incident.reporter_phone).where(
         Incident.item_code == bindparam("item"),
         Incident.state.in_([literal_column(f"'{state}'") for state in OPEN_STATES]),
-        or_(*either))
+        *condition)
     if paged:
         query = query.where(tuple_(Incident.created_at, Incident.id) < tuple_(
             bindparam("after_at", type_=UTCDateTime()), bindparam("after_id", type_=Uuid())))
     return query.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(
+        bindparam("size"))
+
+
+@functools.cache
+def _query(by_point: bool, by_phone: bool, paged: bool) -> Executable:
+    """Built once per shape: the parameters are bound at execution. Near the point and from
+    the phone are two branches, each newest first, joined: with an OR the planner (without
+    table statistics, say) may read every open incident of the item instead of using each
+    branch's index."""
+    branches = []
+    if by_point:
+        branches.append(_branch([
+            Incident.lat.between(bindparam("lat0"), bindparam("lat1")),
+            Incident.lon.between(bindparam("lon0"), bindparam("lon1")),
+            Incident.created_at >= bindparam("since", type_=UTCDateTime())], paged))
+    if by_phone:
+        branches.append(_branch([Incident.reporter_phone == bindparam("phone")], paged))
+    if len(branches) == 1:
+        return branches[0]
+    both = union(*(select(b.subquery()) for b in branches)).subquery()
+    return select(both).order_by(both.c.created_at.desc(), both.c.id.desc()).limit(
         bindparam("size"))
 
 
@@ -160,19 +172,25 @@ async def _page(session: AsyncSession, probe: Probe, since: datetime,
     return list((await session.execute(query, params)).all())
 
 
-# The first page of every probe in one statement, whatever the batch size. A probe without a
-# point (or without a phone) has NULL bounds (or phone), which match nothing. The states are
-# literal, as the partial indexes' predicate (`models.OPEN`).
+# The first page of every probe in one statement, whatever the batch size, with the two
+# branches of `_query`. A probe without a point (or without a phone) has NULL bounds (or phone),
+# which match nothing. The states are literal, as the partial indexes' predicate (`models.OPEN`).
 _FIRST_PAGES = text(f"""
 SELECT p.n, i.id, i.created_at, i.lat, i.lon, i.reporter_phone
 FROM unnest(CAST(:items AS varchar[]), CAST(:lat0 AS float8[]), CAST(:lat1 AS float8[]),
             CAST(:lon0 AS float8[]), CAST(:lon1 AS float8[]), CAST(:phones AS varchar[]))
      WITH ORDINALITY AS p(item, lat0, lat1, lon0, lon1, phone, n)
 CROSS JOIN LATERAL (
-    SELECT id, created_at, lat, lon, reporter_phone FROM incident
-    WHERE item_code = p.item AND {OPEN}
-      AND ((lat BETWEEN p.lat0 AND p.lat1 AND lon BETWEEN p.lon0 AND p.lon1
-            AND created_at >= :since) OR reporter_phone = p.phone)
+    SELECT * FROM (
+        (SELECT id, created_at, lat, lon, reporter_phone FROM incident
+         WHERE item_code = p.item AND {OPEN}
+           AND lat BETWEEN p.lat0 AND p.lat1 AND lon BETWEEN p.lon0 AND p.lon1
+           AND created_at >= :since
+         ORDER BY created_at DESC, id DESC LIMIT :size)
+        UNION
+        (SELECT id, created_at, lat, lon, reporter_phone FROM incident
+         WHERE reporter_phone = p.phone AND item_code = p.item AND {OPEN}
+         ORDER BY created_at DESC, id DESC LIMIT :size)) AS near_or_same_phone
     ORDER BY created_at DESC, id DESC LIMIT :size) AS i
 ORDER BY p.n, i.created_at DESC, i.id DESC""")
 

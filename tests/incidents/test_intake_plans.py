@@ -1,5 +1,6 @@
-"""The duplicate search can use the partial indexes on open incidents (PostgreSQL): its states are
-literal, so even a prepared statement's generic plan proves the indexes' predicate."""
+"""Plans of intake's reads (PostgreSQL), as a prepared statement's generic plan on a table without
+statistics (autovacuum off): the duplicate search uses the partial indexes on open incidents (its
+states are literal, so the indexes' predicate is proven), each branch on its own index."""
 
 from __future__ import annotations
 
@@ -58,15 +59,39 @@ async def _plan(session: AsyncSession, statement: str, parameters: Any) -> str:
         await conn.exec_driver_sql("DEALLOCATE duplicate_search")
 
 
+async def _fill(session: AsyncSession, now: datetime) -> None:
+    """A few thousand open incidents over a dozen items and the district, no statistics (as
+    with autovacuum off): the planner sees only the size of the table and of its indexes."""
+    conn = await session.connection()
+    await conn.exec_driver_sql(
+        "INSERT INTO incident (id, channel, text, lat, lon, item_code, co_units, urgency, "
+        "routing, state, version, reporter_phone, reporter_confidential, created_by, "
+        "resolved_on_spot, rework_count, return_count, extension_count, possible_duplicates, "
+        "created_at, updated_at) "
+        "SELECT gen_random_uuid(), 'grid_app', 'x', 27.8 + (n % 97) * 0.002, "
+        "113.0 + (n % 89) * 0.002, 'SJ0500' || (n % 12), '[]', 'normal', '{}', 'dispatched', 1, "
+        "'139' || lpad(n::text, 8, '0'), false, 'test', false, 0, 0, 0, '[]', $1, $1 "
+        "FROM generate_series(1, 4000) AS n", (now,))
+
+
 @pytest.mark.parametrize("batch", [False, True])
 async def test_search_uses_the_open_incident_indexes(
         session: AsyncSession, settings: Settings, now: datetime, batch: bool) -> None:
+    await _fill(session, now)
     probe = duplicates.Probe("SJ05001", 27.87, 113.13, "13812341234")
-    probes = [probe, duplicates.Probe("BJ01001", 27.88, 113.14, None)] if batch else [probe]
+    probes = [probe, *(duplicates.Probe(f"SJ0500{n % 12}", 27.8 + n * 0.003, 113.0 + n * 0.002,
+                                        f"1380000{n:04d}") for n in range(60))] \
+        if batch else [probe]
     with captured(session) as seen:
         await duplicates.find_many(session, probes, now=now, settings=settings.duplicates)
     [(statement, parameters)] = seen
     plan = await _plan(session, statement, parameters)
-    # Which of the two the planner picks depends on the table (here nearly empty); that it can
-    # pick one means the predicate was proven: with the states bound it could not.
-    assert "ix_incident_open_" in plan, plan
+    # Each branch (near the point, from the phone) on its own index: with the states bound the
+    # predicate could not be proven, with one OR the planner may read the item's every row.
+    lines = plan.splitlines()
+    place = [n for n, line in enumerate(lines) if "ix_incident_open_item_place" in line]
+    assert place, plan
+    # The box is searched in the index, not filtered from every open incident of the item.
+    assert all("lat >=" in lines[n + 1] and "Index Cond" in lines[n + 1] for n in place), plan
+    assert "ix_incident_open_phone_item" in plan, plan
+
