@@ -90,6 +90,35 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def _process_cpu(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class BackendCpu:
+    """CPU of the PostgreSQL backends serving the bench database (from /proc, same host):
+    what a phase cost the database, beside the API's own CPU."""
+
+    def __init__(self, db: asyncpg.Connection, name: str) -> None:
+        self.db, self.name = db, name
+        self.start: dict[int, float] = {}
+
+    async def _pids(self) -> list[int]:
+        rows = await self.db.fetch("SELECT pid FROM pg_stat_activity WHERE datname = $1 "
+                                   "AND pid <> pg_backend_pid()", self.name)
+        return [r["pid"] for r in rows]
+
+    async def begin(self) -> None:
+        self.start = {pid: _process_cpu(pid) for pid in await self._pids()}
+
+    async def seconds(self) -> float:
+        # A backend started during the phase counts from zero.
+        return sum(_process_cpu(pid) - self.start.get(pid, 0.0) for pid in await self._pids())
+
+
 def run(env: dict[str, str], *args: str) -> None:
     subprocess.run([str(GRIDOPS), *args], env=env, check=True, stdout=subprocess.DEVNULL,
                    stderr=subprocess.DEVNULL)
@@ -229,13 +258,18 @@ async def _phases(args: argparse.Namespace, base: str, points: list[tuple[float,
         statuses.clear()
         single_codes.clear()
         load_before = os.getloadavg()[0]
+        backends = BackendCpu(db, await db.fetchval("SELECT current_database()"))
         cpu = cpu_seconds(args.server_pid)
+        await backends.begin()
         created, elapsed = await timed(args.seconds, args.concurrency, post_batch)
         cpu_hotline = cpu_seconds(args.server_pid) - cpu
+        pg_hotline = await backends.seconds()
         rate = created / elapsed
         cpu = cpu_seconds(args.server_pid)
+        await backends.begin()
         singles, single_elapsed = await timed(args.seconds, args.single_concurrency, post_single)
         cpu_single = cpu_seconds(args.server_pid) - cpu
+        pg_single = await backends.seconds()
         single_rate = singles / single_elapsed
         load_after = os.getloadavg()[0]
         ok_replay, replay_line = await _replay(client, orders, db)
@@ -252,6 +286,9 @@ async def _phases(args: argparse.Namespace, base: str, points: list[tuple[float,
           f"{1000 * cpu_single / max(1, singles):.1f} ms per incident (single endpoint), "
           f"both uvicorn workers, PostgreSQL not included; load average {load_before:.1f} "
           f"→ {load_after:.1f}")
+    print(f"PostgreSQL CPU  : {1000 * pg_hotline / max(1, created):.2f} ms per order (webhook), "
+          f"{1000 * pg_single / max(1, singles):.2f} ms per incident (single endpoint), "
+          f"the backends serving the bench database")
     print(replay_line)
     ok = rate >= TARGET and ok_replay and set(statuses) == {"created"}
     print(f"{'PASS' if ok else 'FAIL'}: {rate:,.0f} orders/s (target ≥ {TARGET:,.0f}), "
