@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -173,3 +174,20 @@ async def test_received_incident_is_in_the_session_and_later_changes_update_it(
     stored = (await session.execute(select(Incident.title, Incident.version).where(
         Incident.id == incident.id))).one()
     assert tuple(stored) == ("改过的标题", 2)
+
+
+@pytest.mark.parametrize(("root_path", "host"), [("", b"test"), ("/gridops", b"example.org:8443")])
+def test_location_is_what_url_for_gives(app: FastAPI, root_path: str, host: bytes) -> None:
+    from starlette.requests import Request
+
+    from gridops.incidents.endpoints import _location
+
+    scope = {"type": "http", "scheme": "https", "server": ("10.0.0.1", 8000), "method": "POST",
+             "root_path": root_path, "path": f"{root_path}/api/v1/incidents",
+             "query_string": b"", "headers": [(b"host", host)], "app": app,
+             "router": app.router}
+    incident_id = "5b0f3c52-6f0e-4d8b-9a51-0d6f8e0c2a11"
+    for _ in range(2):  # the first call looks the path up, the second reuses it
+        request = Request(scope)
+        assert _location(request, incident_id) == str(
+            request.url_for("get_incident", incident_id=incident_id))

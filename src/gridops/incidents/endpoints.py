@@ -12,7 +12,6 @@ from fastapi.responses import JSONResponse
 from pydantic import AwareDatetime, BaseModel, ValidationError
 from sqlalchemy import select
 from starlette.datastructures import UploadFile as FormFile
-from starlette.datastructures import URLPath
 
 from gridops.auth.actor import Actor, Role
 from gridops.auth.policy import ANY_ROLE, allow
@@ -113,7 +112,8 @@ def _location(request: Request, incident_id: str) -> str:
         provider = request.scope.get("router") or request.scope["app"]  # as url_for does
         path = str(provider.url_path_for("get_incident", incident_id=_ANY_ID))
         request.app.state.incident_path = path
-    return str(URLPath(path.replace(_ANY_ID, incident_id)).make_absolute_url(request.base_url))
+    # What URLPath.make_absolute_url builds from the base URL (which holds no query), as text.
+    return str(request.base_url).rstrip("/") + path.replace(_ANY_ID, incident_id)
 
 
 def _created_headers(request: Request, incident_id: str, version: int) -> dict[str, str]:
