@@ -4,8 +4,12 @@
 
 Prints texts/second for `CompiledRules.decide` beside the bare automaton scan
 (`automaton.iter` over the same normalised texts) and their ratio, the same with the
-similarity fallback off (phrase evidence only) and the share of texts that consulted it, and
-the median time to compile the table. Targets: ≥ 20,000 texts/s, compile < 200 ms.
+similarity fallback and the learned model off (phrase evidence only), the shares of texts that
+consulted them, and the time to compile the table: the first compile of the process apart
+(it reads and counts the shipped examples, once per process), then the median of the others.
+The bare scan is given for the router's own automaton (its keys added in the order that makes
+it fast) and for one with the same keys added in plain sorted order (the reference the ratio
+was first quoted against). Targets: ≥ 20,000 texts/s, compile < 200 ms.
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ import json
 import statistics
 import time
 from pathlib import Path
+
+import ahocorasick
 
 from gridops.routing.normalise import normalise
 from gridops.routing.rules import CompiledRules, Hints, Weights
@@ -69,27 +75,45 @@ def main() -> None:
         for _ in automaton.iter(norm):
             pass
 
+    plain = ahocorasick.Automaton(ahocorasick.STORE_INTS)
+    for key_id, key in enumerate(sorted(k for k in automaton if "\x00" not in k)):
+        plain.add_word(key, key_id)
+    plain.make_automaton()
+
+    def bare_plain(norm: str) -> None:
+        for _ in plain.iter(norm):
+            pass
+
     phrases_only = CompiledRules(1, table.items, Weights(fallback=0.0, model=0.0))
     consulted = sum(any(r.startswith("phrase evidence weak")
                         for r in rules.decide(text, hints).reasons) for text in texts)
     modelled = sum(any(r.startswith("learned model consulted")
                        for r in rules.decide(text, hints).reasons) for text in texts)
     scan_rate = rate(bare, normalised, args.seconds)
+    plain_scan_rate = rate(bare_plain, normalised, args.seconds)
     decide_rate = rate(lambda text: rules.decide(text, hints), texts, args.seconds)
     plain_rate = rate(lambda text: phrases_only.decide(text, hints), texts, args.seconds)
-    phrases = len(automaton)
-    print(f"table: {table.label}: {len(table.items)} items, {phrases} automaton keys")
+    phrases = len(plain)
+    print(f"table: {table.label}: {len(table.items)} items, {phrases} automaton keys "
+          f"(+{len(automaton) - phrases} that never match, see gridops.routing.rules)")
     print(f"texts: {len(texts)} distinct corpus texts of {WIDTH} characters")
-    print(f"compile: median {statistics.median(compile_ms):.1f} ms CPU over {len(compile_ms)} "
-          f"(min {min(compile_ms):.1f}, max {max(compile_ms):.1f}; wall median "
-          f"{statistics.median(compile_wall_ms):.1f} ms)  target < 200 ms")
+    later = compile_ms[1:]
+    print(f"compile: first in the process {compile_ms[0]:.1f} ms CPU (wall "
+          f"{compile_wall_ms[0]:.1f} ms; reads and counts the shipped examples)  "
+          f"target < 200 ms")
+    print(f"compile: then median {statistics.median(later):.1f} ms CPU over {len(later)} "
+          f"(min {min(later):.1f}, max {max(later):.1f}; wall median "
+          f"{statistics.median(compile_wall_ms[1:]):.1f} ms)")
     print(f"decide:  {decide_rate:,.0f} texts/s  target ≥ 20,000  (similarity fallback "
           f"consulted for {consulted / len(texts):.0%} of the texts, the learned model for "
           f"{modelled / len(texts):.0%})")
     print(f"decide, fallback and model off: {plain_rate:,.0f} texts/s")
     print(f"bare automaton scan: {scan_rate:,.0f} texts/s  "
           f"(decide costs {scan_rate / decide_rate:.1f}× the bare scan, "
-          f"{scan_rate / plain_rate:.1f}× with the fallback off)")
+          f"{scan_rate / plain_rate:.1f}× with the fallback and model off)")
+    print(f"bare scan, keys added in sorted order: {plain_scan_rate:,.0f} texts/s  "
+          f"(decide costs {plain_scan_rate / decide_rate:.1f}×, "
+          f"{plain_scan_rate / plain_rate:.1f}× with the fallback and model off)")
 
 
 if __name__ == "__main__":

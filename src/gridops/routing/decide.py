@@ -76,7 +76,7 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     s2 = unit_ranked[1][1] if len(unit_ranked) > 1 else 0.0
     margin = max(0.0, s1 - s2) / s1 if s1 > 0 else 0.0
     confidence = (1.0 - math.exp(-s1 / w.scale)) * (w.margin_floor + (1 - w.margin_floor) * margin)
-    confidence = round(min(1.0, max(0.0, confidence)), 3)
+    confidence = _round3(min(1.0, max(0.0, confidence)))
     best = ranked[0][0]
     if items[best].unit != top_unit:
         best = next(index for index, _ in ranked if items[index].unit == top_unit)
@@ -277,7 +277,17 @@ def _candidates(rules: CompiledRules, ranked: list[tuple[int, float]]) -> tuple[
 # Scores are sums of a few weights, so the same values recur. round() and float formatting cost
 # ten times a dictionary hit, and a decision rounds and prints about ten numbers.
 _ROUNDED: dict[float, float] = {}
+_ROUNDED3: dict[float, float] = {}
 _PRINTED: dict[float, str] = {}
+
+
+def _round3(value: float) -> float:
+    rounded = _ROUNDED3.get(value)
+    if rounded is None:
+        if len(_ROUNDED3) > 4096:
+            _ROUNDED3.clear()
+        rounded = _ROUNDED3[value] = round(value, 3)
+    return rounded
 
 
 def _round2(score: float) -> float:

@@ -9,7 +9,6 @@ the text that most favour its choice over its runner-up.
 
 from __future__ import annotations
 
-from heapq import nlargest
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -36,8 +35,9 @@ def consult(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
                        "text's n-grams")
         return False
     posterior = prediction.posterior.tolist()
-    # The likeliest first, ties in unit order (as a stable sort, descending).
-    order = nlargest(w.model_units, range(len(posterior)), key=posterior.__getitem__)
+    # The likeliest first, ties in unit order (a stable sort keeps them so, descending too).
+    order = sorted(range(len(posterior)), key=posterior.__getitem__,
+                   reverse=True)[: w.model_units]
     changed = False
     voted: list[str] = []
     for i in order:

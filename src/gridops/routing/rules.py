@@ -8,6 +8,7 @@ either name one accountable unit or send the incident to triage with its candida
 
 from __future__ import annotations
 
+import gc
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -56,20 +57,20 @@ _NUL = "\x00"  # normalise drops it: no scanned text holds it
 
 
 def _corpus_counts(parts: Iterable[str]) -> dict[str, int]:
-    """How often each part occurs in the shipped complaints: a character's count, a longer
-    part's rarest pair's (an upper bound of its own)."""
-    codes = _corpus_codes(corpus_examples())
-    wanted = sorted({key for part in parts for key in _pair_keys(part)})
-    counts: dict[str, int] = {}
-    if not wanted or not len(codes):
-        return dict.fromkeys(parts, 0)
-    table = np.array(wanted, dtype=np.int64)
-    at = np.minimum(table.searchsorted(codes), len(table) - 1)
-    tally = dict(zip(wanted, np.bincount(at[table[at] == codes],
-                                         minlength=len(table)).tolist(), strict=True))
-    for part in parts:
-        counts[part] = min((tally[key] for key in _pair_keys(part)), default=0)
-    return counts
+    """Roughly how often each part occurs in the shipped complaints: a character's count, a
+    longer part's rarest pair's (an upper bound of its own). Rough: grams share a count when
+    they share a bucket (rarely), which only makes an anchor a little less rare."""
+    parts = list(parts)
+    tally = _corpus_tally(corpus_examples()).counts
+    wanted = [_pair_keys(part) for part in parts]
+    flat = np.array([key for keys in wanted for key in keys], dtype=np.int64)
+    counts = tally.take(_bucket(flat)).tolist()
+    out: dict[str, int] = {}
+    at = 0
+    for part, keys in zip(parts, wanted, strict=True):
+        out[part] = min(counts[at : at + len(keys)], default=0)
+        at += len(keys)
+    return out
 
 
 def _pair_keys(part: str) -> list[int]:
@@ -78,9 +79,30 @@ def _pair_keys(part: str) -> list[int]:
     return [ord(a) << 32 | ord(b) for a, b in pairwise(part)]
 
 
+_BUCKETS = 20  # bits: about a million buckets for some tens of thousands of distinct grams
+_MIX = np.uint64(0x9E3779B97F4A7C15)  # Fibonacci hashing: the top bits of key × 2^64/φ
+
+
+def _bucket(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
+    mixed = keys.astype(np.uint64) * _MIX
+    return (mixed >> np.uint64(64 - _BUCKETS)).astype(np.intp)
+
+
+class _Tally(NamedTuple):
+    counts: npt.NDArray[np.intp]  # per bucket, occurrences of its characters and pairs
+    characters: dict[str, int]  # each character's count
+
+
 @lru_cache(maxsize=2)
-def _corpus_codes(examples: tuple[Example, ...]) -> npt.NDArray[np.int64]:
-    return ngrams.keys(SEPARATOR.join(example.text for example in examples))
+def _corpus_tally(examples: tuple[Example, ...]) -> _Tally:
+    """The shipped complaints' characters and pairs, counted once per process."""
+    found = ngrams.keys(SEPARATOR.join(example.text for example in examples))
+    counts = np.bincount(_bucket(found), minlength=1 << _BUCKETS)
+    chars = found[: (len(found) + 1) // 2]
+    present = np.bincount(chars) if len(chars) else np.zeros(0, dtype=np.intp)
+    held = np.flatnonzero(present)
+    return _Tally(counts, dict(zip(map(chr, held.tolist()), present[held].tolist(),
+                                   strict=True)))
 
 
 class TextEvidence(Evidence):
@@ -149,6 +171,18 @@ class CompiledRules:
         """`examples`: labelled texts for the learned model besides the shipped corpus examples
         and the items' own wording (a version's dispatcher corrections); `model`: a trained
         model to use instead (cross-validation trains its own per fold)."""
+        # Compiling builds tens of thousands of long-lived objects; the cyclic collector would
+        # traverse them all a few times meanwhile, to free nothing: it waits (≈ 10 ms).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._compile(version, items, weights, examples, model)
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _compile(self, version: int, items: Sequence[ItemStandard], weights: Weights | None,
+                 examples: Sequence[Example] | None, model: UnitModel | None) -> None:
         self.version = version
         self.items = tuple(items)
         self.weights = weights or Weights()
@@ -286,11 +320,13 @@ class CompiledRules:
             for key in keys:
                 uses[key] = uses.get(key, 0) + 1
         seen_in = _corpus_counts(uses)
+        by_table = {k: (n, -len(k), k) for k, n in uses.items()}
+        by_complaints = {k: (not k, seen_in[k], n, -len(k), k) for k, n in uses.items()}
         for number, (index, keys, display) in enumerate(combos):
-            first = min(keys, key=lambda k: (uses[k], -len(k), k))
+            first = min(keys, key=by_table.__getitem__)
             if not first:
                 continue  # an empty part is no key: such a combo was never found
-            parts = sorted(keys, key=lambda k: (not k, seen_in[k], uses[k], -len(k), k))
+            parts = sorted(keys, key=by_complaints.__getitem__)
             anchors.setdefault(parts[0], []).append(
                 (parts[1] if len(parts) > 1 else "", tuple(parts[2:]), index, display, first,
                  number))
@@ -330,12 +366,9 @@ class CompiledRules:
         own wording: names, conditions, phrases); adding their keys first makes the scan
         faster.
         """
-        codes = _corpus_codes(corpus_examples())
-        if len(codes):
-            chars = codes[codes < 1 << 32]
-            present = np.bincount(chars)
-            found = np.flatnonzero(present)
-            return dict(zip(map(chr, found.tolist()), present[found].tolist(), strict=True))
+        characters = _corpus_tally(corpus_examples()).characters
+        if characters:
+            return characters
         counts: Counter[str] = Counter()
         for item in self.items:
             counts.update(normalise(item.name + item.minor + item.filing + item.closing))
@@ -354,9 +387,11 @@ class CompiledRules:
                    *((s, w.strong) for s in item.strong)]
         display = self._display
         inside = "\n".join(excluded)  # a key inside an exclusion is inside this
+        shortest = min(map(len, excluded), default=0)
         for raw, base in sources:
             key = normalised[raw]
-            if not key or (excluded and (key in inside or any(e in key for e in excluded))):
+            if not key or (excluded and (key in inside or (len(key) >= shortest and any(
+                    e in key for e in excluded)))):
                 continue
             if key not in display:
                 display[key] = raw

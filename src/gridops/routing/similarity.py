@@ -26,7 +26,16 @@ from typing import cast
 import numpy as np
 import numpy.typing as npt
 
-from gridops.routing.ngrams import SEPARATOR, Dense, Vocabulary, batch, distinct, keys, pair_keys_of
+from gridops.routing.ngrams import (
+    SEPARATOR,
+    Dense,
+    Vocabulary,
+    batch,
+    distinct,
+    keys,
+    member,
+    pair_keys_of,
+)
 from gridops.routing.normalise import normalise
 from gridops.routing.table import ItemStandard
 
@@ -105,7 +114,7 @@ class ItemSimilarity:
         self._count = count = len(items)
         vocabulary, df = distinct(key)
         width = max(1, int(max_share * count))  # the most items a kept gram appears in
-        kept = (df <= width) & ~np.isin(vocabulary, _STOP_KEYS)
+        kept = (df <= width) & ~member(vocabulary, _STOP_KEYS)
         vocabulary, df = vocabulary[kept], df[kept]
         self.vocabulary = Vocabulary(vocabulary)
         # Smoothed IDF (as scikit-learn's): log((n + 1) / (df + 1)) + 1.
