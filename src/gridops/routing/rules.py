@@ -106,7 +106,8 @@ def _corpus_tally(examples: tuple[Example, ...]) -> _Tally:
 
 
 class TextEvidence(Evidence):
-    """A scan's evidence, with the text's n-gram keys once the model or similarity read them."""
+    """A scan's evidence, with where its n-grams are in the gram index once the model or the
+    similarity read them."""
 
     __slots__ = ("longer", "model_ids", "positions")
 
@@ -202,9 +203,10 @@ class CompiledRules:
             item_document(item, normalised) for item in self.items])
             if w.fallback > 0 or w.model > 0 else None)
         self.model = model
-        wording = item_examples(self.items, normalised) if w.model > 0 or model else []
+        learns = model is not None or w.model > 0
+        wording = item_examples(self.items, normalised) if learns else []
         own = [*wording, *(examples or ())]
-        found = occurrences([example.text for example in own])
+        found = occurrences([example.text for example in own]) if learns else None
         if model is None and w.model > 0:
             units = sorted({item.unit for item in self.items})
             self.model = UnitModel(own, units, shared=corpus_examples(), alpha=w.model_alpha,
@@ -224,7 +226,7 @@ class CompiledRules:
         self._similar_slot = len(vocabularies) - 1
         self._index = GramIndex(vocabularies)
         self.item_grams: dict[str, npt.NDArray[np.uint8]] = {}
-        if self.model is not None:
+        if self.model is not None and found is not None:
             gram = self.model.vocabulary.positions(found.keys, found.longer)[found.gram]
             known = (gram >= 0) & (found.text < len(wording))
             gram, owner = gram[known], found.text[known]
