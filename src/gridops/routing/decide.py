@@ -23,6 +23,7 @@ STR = "STR"
 _DISOWNING = re.compile("|".join(map(re.escape, DISOWNING)))
 MAX_CANDIDATES = 5
 _SCORE = itemgetter(1)
+_NEW = tuple.__new__
 
 
 def _MINUS_SCORE(pair: tuple[int, float]) -> float:
@@ -269,8 +270,9 @@ def _matched(rules: CompiledRules, evidence: Evidence, index: int) -> tuple[str,
 
 
 def _candidates(rules: CompiledRules, ranked: list[tuple[int, float]]) -> tuple[Candidate, ...]:
-    items = rules.items
-    return tuple([Candidate(items[i].code, items[i].name, items[i].unit, _round2(score))
+    heads = rules.candidate_heads
+    # tuple.__new__ builds the named tuple in C (its generated __new__ is a Python call).
+    return tuple([_NEW(Candidate, (*heads[i], _round2(score)))
                   for i, score in ranked[:MAX_CANDIDATES]])
 
 

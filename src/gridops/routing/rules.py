@@ -188,6 +188,8 @@ class CompiledRules:
         self.items = tuple(items)
         self.weights = weights or Weights()
         self._by_code = {item.code: i for i, item in enumerate(self.items)}
+        # per item, a candidate's fields but its score (gridops.routing.decide)
+        self.candidate_heads = [(item.code, item.name, item.unit) for item in self.items]
         self._display: dict[str, str] = {}
         # (item, phrase) -> longer phrases of the same item containing it: never count both
         self._covered_by: dict[tuple[int, str], tuple[str, ...]] = {}
