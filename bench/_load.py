@@ -109,18 +109,24 @@ def client(base: str, connections: int, timeout: float = 30.0,
 async def closed_loop(base: str, call: Call, *, users: int, seconds: float,
                       max_requests: int = 10_000_000,
                       on_response: Callable[[httpx.Response], Awaitable[None]] | None = None,
-                      ) -> Recorder:
+                      users_per_client: int | None = None) -> Recorder:
+    """`users_per_client` spreads the users over several httpx clients (one client's CPU per
+    call grows with the calls in it); by default they all share one client."""
     recorder = Recorder()
     deadline = time.perf_counter() + seconds
     budget = iter(range(max_requests))
+    per_client = users_per_client or users
 
     async def user(c: httpx.AsyncClient) -> None:
         while time.perf_counter() < deadline and next(budget, None) is not None:
             await _one(c, call, recorder, time.perf_counter())
 
-    async with client(base, users, on_response=on_response) as c:
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(client(base, per_client,
+                                                          on_response=on_response))
+                   for _ in range(-(-users // per_client))]
         recorder.started = time.perf_counter()
-        await asyncio.gather(*(user(c) for _ in range(users)))
+        await asyncio.gather(*(user(clients[n // per_client]) for n in range(users)))
     recorder.finished = time.perf_counter()
     return recorder
 
