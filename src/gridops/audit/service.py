@@ -103,9 +103,14 @@ async def record_first(session: AsyncSession, entries: Sequence[Entry], *, actor
     return await _append(session, entries, {}, actor=actor, at=at)
 
 
-async def _append(session: AsyncSession, entries: Sequence[Entry],
-                  heads: dict[str, tuple[int, str]], *, actor: Actor, at: datetime) -> int:
-    at = at.astimezone(UTC)
+def chained_rows(entries: Sequence[Entry], *, actor: Actor, at: datetime,
+                 heads: dict[str, tuple[int, str]] | None = None) -> list[dict[str, Any]]:
+    """`entries` appended to their incidents' chains in the order given, as `audit_event` rows
+    (for `_append`, and for writers that insert them with other rows in one statement: the
+    incident intake). `heads` holds each chain's last (seq, hash); a chain not in it starts
+    empty. Each row also carries `raw`, its `changes` as JSON text (what it was hashed from)."""
+    heads = dict(heads or {})
+    at = at.astimezone(UTC)  # the hash covers `at` as stored
     role, unit, subject = actor.role.value, _actor_unit(actor), actor.subject
     rows: list[dict[str, Any]] = []
     for entry in entries:
@@ -123,6 +128,14 @@ async def _append(session: AsyncSession, entries: Sequence[Entry],
         row["raw"] = raw
         heads[stream] = (seq + 1, row["hash"])
         rows.append(row)
+    return rows
+
+
+async def _append(session: AsyncSession, entries: Sequence[Entry],
+                  heads: dict[str, tuple[int, str]], *, actor: Actor, at: datetime) -> int:
+    at = at.astimezone(UTC)
+    role, unit, subject = actor.role.value, _actor_unit(actor), actor.subject
+    rows = chained_rows(entries, actor=actor, at=at, heads=heads)
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_PG_INSERT, {
             "at": at, "role": role, "unit": unit, "subject": subject,

@@ -50,7 +50,7 @@ MESSAGES = cast(Table, OutboxMessage.__table__)
 
 @dataclass(slots=True)
 class Rows:
-    """What a batch of new incidents writes. `events` are `audit.record.chained_rows`; a
+    """What a batch of new incidents writes. `events` are `audit.chained_rows`; a
     message's payload gets `unit_name`, the name of the unit `unit_code` names, when written."""
 
     incidents: list[dict[str, Any]] = field(default_factory=list)

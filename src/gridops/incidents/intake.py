@@ -24,7 +24,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from gridops.audit import record
 from gridops.audit import service as audit
 from gridops.auth.actor import Actor, Role
 from gridops.clock import policy
@@ -365,7 +364,7 @@ def _children(drafts: Sequence[_Draft], rows: inserts.Rows, *, actor: Actor,
                      "resolve_due_at": due}))
         if row["channel"] == HOTLINE:
             rows.messages.append(_hotline_update(row, due, now))
-    rows.events += record.chained_rows(entries, actor=actor, at=now)
+    rows.events += audit.chained_rows(entries, actor=actor, at=now)
     return rows
 
 
