@@ -144,6 +144,29 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
+def process_cpu(pid: int) -> float:
+    """User + system CPU seconds of one process so far (0 once it is gone), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu(database: str) -> float | None:
+    """CPU seconds used so far by the PostgreSQL processes serving `database` on this host,
+    found by their command line (None when there are none: SQLite, or a server elsewhere). On a
+    shared machine this and the client's own CPU time are steadier than wall time. Parallel
+    query workers are gone, and not named by database, when it is read: a statement that used
+    them is undercounted."""
+    total, seen = 0.0, False
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or f" {database} " not in _cmdline(int(entry.name)):
+            continue
+        total, seen = total + process_cpu(int(entry.name)), True
+    return total if seen else None
+
+
 def _cmdline(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()

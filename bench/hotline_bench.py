@@ -33,6 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import _server as srv
 import asyncpg  # type: ignore[import-untyped]
 import httpx
 
@@ -70,32 +71,7 @@ def free_port() -> int:
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its children (the uvicorn workers), from /proc."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                pids.append(int(entry.name))
-    total = 0.0
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks
-    return total
-
-
-def _process_cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(map(srv.process_cpu, [pid, *srv.children(pid)]))
 
 
 class BackendCpu:
@@ -112,11 +88,11 @@ class BackendCpu:
         return [r["pid"] for r in rows]
 
     async def begin(self) -> None:
-        self.start = {pid: _process_cpu(pid) for pid in await self._pids()}
+        self.start = {pid: srv.process_cpu(pid) for pid in await self._pids()}
 
     async def seconds(self) -> float:
         # A backend started during the phase counts from zero.
-        return sum(_process_cpu(pid) - self.start.get(pid, 0.0) for pid in await self._pids())
+        return sum(srv.process_cpu(pid) - self.start.get(pid, 0.0) for pid in await self._pids())
 
 
 def run(env: dict[str, str], *args: str) -> None:

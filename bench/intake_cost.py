@@ -21,7 +21,6 @@ import os
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any
 
 import _server as srv
@@ -47,14 +46,6 @@ class Metered:
             if self.profile:
                 self.profile.disable()
             self.cpu += time.process_time() - started
-
-
-def _cpu(pid: int) -> float:
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _caller(mode: str, client: httpx.AsyncClient,
@@ -106,7 +97,7 @@ async def run(mode: str, calls: int, profile: str | None) -> None:
                 backends = [r["pid"] for r in await db.fetch(
                     "SELECT pid FROM pg_stat_activity WHERE datname = $1 "
                     "AND pid <> pg_backend_pid()", db.name)]
-                pg = sum(_cpu(pid) for pid in backends)
+                pg = sum(srv.process_cpu(pid) for pid in backends)
                 wal = await db.scalar("SELECT pg_current_wal_lsn()::text")
                 statements.clear()
                 metered.cpu = 0.0
@@ -115,7 +106,7 @@ async def run(mode: str, calls: int, profile: str | None) -> None:
                 for _ in range(calls):
                     await call()
                 wall = time.perf_counter() - started
-                pg = sum(_cpu(pid) for pid in backends) - pg
+                pg = sum(srv.process_cpu(pid) for pid in backends) - pg
                 wal_bytes = float(await db.scalar(  # type: ignore[arg-type]
                     f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal}')"))
         per = calls * unit

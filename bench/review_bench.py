@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import _server as srv
 import asyncpg
 from alembic import command
 from sqlalchemy import text
@@ -247,35 +248,13 @@ BASELINE = (
 )
 
 
-def server_cpu(database: str | None) -> float | None:
-    """CPU seconds used so far by the PostgreSQL processes serving `database` on this host (read
-    from /proc; None for SQLite or a server elsewhere). The pool keeps its connections open
-    between contenders, so differences of this are each contender's server CPU. Parallel query
-    workers are gone (and not named by database) when it is read: a statement that used them
-    (the plain aggregate's scans may) is undercounted."""
-    if database is None:
-        return None
-    total, seen = 0.0, False
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        try:
-            if not entry.name.isdigit() or f" {database} " not in (
-                    entry / "cmdline").read_text():
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total, seen = total + (int(fields[11]) + int(fields[12])) / tick, True
-    return total if seen else None
-
-
 async def _timed(fn: Any, database: str | None) -> tuple[float, float, float | None]:
     """Wall time, the CPU time of this (the client) process, and the server's CPU time."""
-    server = server_cpu(database)
+    server = None if database is None else srv.database_cpu(database)
     t0, c0 = time.perf_counter(), time.process_time()
     await fn()
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    after = server_cpu(database)
+    after = None if database is None else srv.database_cpu(database)
     return wall, cpu, None if after is None else after - (server or 0.0)
 
 

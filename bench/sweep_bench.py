@@ -27,8 +27,8 @@ import platform
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
 
+import _server as srv
 import asyncpg
 from alembic import command
 from sqlalchemy import select, text
@@ -166,25 +166,6 @@ async def _wal() -> int:
         await conn.close()
 
 
-def _backend_cpu(database: str) -> float | None:
-    """CPU seconds used so far by the server processes serving `database` (PostgreSQL on this
-    host: read from /proc; None elsewhere). With the client's own CPU time this is steadier than
-    wall time on a shared machine, and says where the work is. (Parallel query workers would
-    not be counted; the sweep's statements and the bare UPDATE use none.)"""
-    total, seen = 0.0, False
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        try:
-            if not entry.name.isdigit() or f" {database} " not in (
-                    entry / "cmdline").read_text():
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total, seen = total + (int(fields[11]) + int(fields[12])) / tick, True
-    return total if seen else None
-
-
 def _delta(before: float | None, after: float | None) -> float | None:
     return None if after is None else after - (before or 0.0)
 
@@ -202,11 +183,11 @@ async def _measure(settings: Settings, name: str) -> tuple[float, float]:
         wal = await _wal()
         async with engine.connect() as conn:
             trans = await conn.begin()
-            server = _backend_cpu(name)
+            server = srv.database_cpu(name)
             t0 = time.perf_counter()
             bare = (await conn.execute(text(BARE), {"now": NOW})).rowcount
             bare_s = time.perf_counter() - t0
-            bare_server = _delta(server, _backend_cpu(name))
+            bare_server = _delta(server, srv.database_cpu(name))
             await trans.rollback()
         bare_wal = await _wal() - wal
         # The rolled-back row versions are not the sweep's to step over.
@@ -216,11 +197,11 @@ async def _measure(settings: Settings, name: str) -> tuple[float, float]:
         maker = create_sessionmaker(engine)
         load = os.getloadavg()
         wal = await _wal()
-        server, t0, c0 = _backend_cpu(name), time.perf_counter(), time.process_time()
+        server, t0, c0 = srv.database_cpu(name), time.perf_counter(), time.process_time()
         report = await jobs.sweep(maker, NOW, cal, settings)
         sweep_s, client = time.perf_counter() - t0, time.process_time() - c0
         # Before the pool closes: a server process that has exited no longer counts.
-        sweep_server = _delta(server, _backend_cpu(name))
+        sweep_server = _delta(server, srv.database_cpu(name))
         sweep_wal = await _wal() - wal
         print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} before the sweep")
         print(f"bare UPDATE: {bare:,} rows in {bare_s * 1000:.0f} ms, "
