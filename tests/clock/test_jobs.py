@@ -176,26 +176,9 @@ async def test_two_sweepers_never_act_twice_on_one_clock(
                 .group_by(AuditEvent.action))
             per_action = {row[0]: row[1] for row in rows.all()}
             assert per_action == {"sla.overdue": 120}
-            flagged = await session.execute(select(AuditEvent.incident_id, AuditEvent.changes)
-                                            .where(AuditEvent.incident_id.in_(ids)))
-            per_clock = Counter((i, changes["clock"]) for i, changes in flagged.all())
-            assert set(per_clock.values()) == {1}
-            assert len(per_clock) == 120
-            messages = await session.scalar(select(func.count()).select_from(OutboxMessage)
-                                            .where(OutboxMessage.incident_id.in_(ids)))
-            assert messages == 120
-            assert (await audit.verify(session)).ok
+            await _each_clock_flagged_once(session, ids, 120)
     finally:
-        async with maker.begin() as session:
-            # This test had to commit; remove its rows so other tests see an empty database. The
-            # audit table refuses deletes by trigger, which replica mode (superuser) skips.
-            await session.execute(text("SET LOCAL session_replication_role = replica"))
-            for table in (AuditEvent, OutboxMessage, SlaClock):
-                await session.execute(delete(table).where(table.incident_id.in_(ids)))
-            await session.execute(delete(Incident).where(Incident.id.in_(ids)))
-            await session.execute(_placeholder_units())
-
-
+        await _remove_committed(maker, ids)
 
 
 @pytest.mark.postgres
@@ -220,22 +203,9 @@ async def test_pages_in_flight_together_still_flag_every_clock_once_in_one_sweep
         report = await jobs.sweep(maker, sh(2026, 3, 9, 18, 1), cal, small)
         assert (report.overdue, report.escalated, report.events) == (80, 40, 80)
         async with maker() as session:
-            flagged = await session.execute(select(AuditEvent.incident_id, AuditEvent.changes)
-                                            .where(AuditEvent.incident_id.in_(ids)))
-            per_clock = Counter((i, changes["clock"]) for i, changes in flagged.all())
-            assert len(per_clock) == 80
-            assert set(per_clock.values()) == {1}
-            messages = await session.scalar(select(func.count()).select_from(OutboxMessage)
-                                            .where(OutboxMessage.incident_id.in_(ids)))
-            assert messages == 80
-            assert (await audit.verify(session)).ok
+            await _each_clock_flagged_once(session, ids, 80)
     finally:
-        async with maker.begin() as session:
-            await session.execute(text("SET LOCAL session_replication_role = replica"))
-            for table in (AuditEvent, OutboxMessage, SlaClock):
-                await session.execute(delete(table).where(table.incident_id.in_(ids)))
-            await session.execute(delete(Incident).where(Incident.id.in_(ids)))
-            await session.execute(_placeholder_units())
+        await _remove_committed(maker, ids)
 
 
 @pytest.mark.postgres
@@ -256,12 +226,33 @@ async def test_a_clock_whose_incident_a_request_holds_waits_for_the_next_sweep(
         released = await jobs.sweep(maker, now, cal, settings)
         assert released.overdue == 1
     finally:
-        async with maker.begin() as session:
-            await session.execute(text("SET LOCAL session_replication_role = replica"))
-            for table in (AuditEvent, OutboxMessage, SlaClock):
-                await session.execute(delete(table).where(table.incident_id == incident.id))
-            await session.execute(delete(Incident).where(Incident.id == incident.id))
-            await session.execute(_placeholder_units())
+        await _remove_committed(maker, [incident.id])
+
+
+async def _each_clock_flagged_once(session: AsyncSession, ids: list[uuid.UUID],
+                                   clocks_flagged: int) -> None:
+    """One audit event per flagged clock of `ids`, one notification each, and intact chains."""
+    flagged = await session.execute(select(AuditEvent.incident_id, AuditEvent.changes)
+                                    .where(AuditEvent.incident_id.in_(ids)))
+    per_clock = Counter((i, changes["clock"]) for i, changes in flagged.all())
+    assert len(per_clock) == clocks_flagged
+    assert set(per_clock.values()) == {1}
+    messages = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                    .where(OutboxMessage.incident_id.in_(ids)))
+    assert messages == clocks_flagged
+    assert (await audit.verify(session)).ok
+
+
+async def _remove_committed(maker: async_sessionmaker[AsyncSession],
+                            ids: list[uuid.UUID]) -> None:
+    """These tests had to commit; remove their rows so other tests see an empty database. The
+    audit table refuses deletes by trigger, which replica mode (superuser) skips."""
+    async with maker.begin() as session:
+        await session.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in (AuditEvent, OutboxMessage, SlaClock):
+            await session.execute(delete(table).where(table.incident_id.in_(ids)))
+        await session.execute(delete(Incident).where(Incident.id.in_(ids)))
+        await session.execute(_placeholder_units())
 
 
 def _placeholder_units() -> Delete:
