@@ -283,22 +283,21 @@ _ROUNDED3: dict[float, float] = {}
 _PRINTED: dict[float, str] = {}
 
 
-def _round3(value: float) -> float:
-    rounded = _ROUNDED3.get(value)
+def _rounded(memo: dict[float, float], value: float, digits: int) -> float:
+    rounded = memo.get(value)
     if rounded is None:
-        if len(_ROUNDED3) > 4096:
-            _ROUNDED3.clear()
-        rounded = _ROUNDED3[value] = round(value, 3)
+        if len(memo) > 4096:
+            memo.clear()
+        rounded = memo[value] = round(value, digits)
     return rounded
+
+
+def _round3(value: float) -> float:
+    return _rounded(_ROUNDED3, value, 3)
 
 
 def _round2(score: float) -> float:
-    rounded = _ROUNDED.get(score)
-    if rounded is None:
-        if len(_ROUNDED) > 4096:
-            _ROUNDED.clear()
-        rounded = _ROUNDED[score] = round(score, 2)
-    return rounded
+    return _rounded(_ROUNDED, score, 2)
 
 
 def _f2(value: float) -> str:
