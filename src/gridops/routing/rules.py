@@ -168,22 +168,26 @@ class CompiledRules:
     def __init__(self, version: int, items: Sequence[ItemStandard],
                  weights: Weights | None = None, *,
                  examples: Sequence[Example] | None = None,
-                 model: UnitModel | None = None) -> None:
-        """`examples`: labelled texts for the learned model besides the shipped corpus examples
-        and the items' own wording (a version's dispatcher corrections); `model`: a trained
-        model to use instead (cross-validation trains its own per fold)."""
+                 model: UnitModel | None = None,
+                 shared: tuple[Example, ...] | None = None) -> None:
+        """`examples`: labelled texts for the learned model besides the shared complaints and
+        the items' own wording (a version's dispatcher corrections); `model`: a trained model to
+        use instead; `shared`: the labelled complaints the model learns from (default: the
+        shipped corpus examples; cross-validation passes the other folds)."""
         # Compiling builds tens of thousands of long-lived objects; the cyclic collector would
         # traverse them all a few times meanwhile, to free nothing: it waits (≈ 10 ms).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._compile(version, items, weights, examples, model)
+            self._compile(version, items, weights, examples, model,
+                          corpus_examples() if shared is None else shared)
         finally:
             if collecting:
                 gc.enable()
 
     def _compile(self, version: int, items: Sequence[ItemStandard], weights: Weights | None,
-                 examples: Sequence[Example] | None, model: UnitModel | None) -> None:
+                 examples: Sequence[Example] | None, model: UnitModel | None,
+                 shared: tuple[Example, ...]) -> None:
         self.version = version
         self.items = tuple(items)
         self.weights = weights or Weights()
@@ -211,7 +215,7 @@ class CompiledRules:
         found = occurrences([example.text for example in own]) if learns else None
         if model is None and w.model > 0:
             units = sorted({item.unit for item in self.items})
-            self.model = UnitModel(own, units, shared=corpus_examples(), alpha=w.model_alpha,
+            self.model = UnitModel(own, units, shared=shared, alpha=w.model_alpha,
                                    sharpness=w.model_sharpness,
                                    complement=w.model_complement,
                                    keep_share=w.model_keep, found=found)
