@@ -1,14 +1,22 @@
 """What one create (or one webhook order) costs, measured in-process, one call at a time.
 
     .venv/bin/python bench/intake_cost.py [--mode create|hotline] [--calls 500] [--profile FILE]
+    .venv/bin/python bench/intake_cost.py --against /tmp/before/src [--turns 4] [--calls 1000]
+    .venv/bin/python bench/intake_cost.py --keep, then --reuse gridops_cost_bench_xxxxxxxx
 
 A scratch database (migrated, demo district) and the app in this process behind
 httpx.ASGITransport: no HTTP server, no load engine competing for the cores. Creates are grid
 workers' reports (as bench/create_bench.py sends them); hotline calls are signed batches of 100 new
 orders (as bench/hotline_bench.py sends them). Prints, per create or per order: the API's CPU
-(time.process_time around the ASGI call only), the statements sent (engine events; BEGIN, COMMIT
-and the pool's pre-ping are not among them), the CPU of the PostgreSQL backend (from /proc, same
-host) and the WAL written. `--profile` writes a cProfile of the measured calls (API side only).
+(time.process_time around the ASGI call only), the statements sent (engine events), the round
+trips to PostgreSQL (those statements plus BEGIN, COMMIT, ROLLBACK and any pool ping, which
+asyncpg's query logger sees), the CPU of the PostgreSQL backend (from /proc, same host) and the
+WAL written. `--profile` writes a cProfile of the measured calls (API side only).
+
+`--against SRC` measures this tree and another checkout's `src` (say `git archive <commit> src`
+unpacked in /tmp) in turns on one database, each turn in a fresh process, and prints the median
+of each side: the before/after of a change with the table, the host's load and PostgreSQL's
+caches shared. Incidents pile up across turns (each adds `--calls` creates), fairly for both.
 """
 
 from __future__ import annotations
@@ -18,15 +26,22 @@ import asyncio
 import cProfile
 import json
 import os
+import statistics
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import _server as srv
 import httpx
 from hotline_bench import SECRET, Orders, signed
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+FIGURES = ("api_ms", "pg_ms", "wal_bytes", "statements", "round_trips")
 
 
 class Metered:
@@ -63,7 +78,7 @@ async def _caller(mode: str, client: httpx.AsyncClient,
         return create, 1
     points = [(r["centroid_lat"], r["centroid_lon"])
               for r in await db.fetch("SELECT centroid_lat, centroid_lon FROM grid")]
-    orders = Orders(points, "C")
+    orders = Orders(points, f"C{os.getpid()}")
 
     async def batch() -> None:
         body, headers = signed(orders.batch())
@@ -73,56 +88,140 @@ async def _caller(mode: str, client: httpx.AsyncClient,
     return batch, 100
 
 
-async def run(mode: str, calls: int, profile: str | None) -> None:
-    db = await srv.create_database("gridops_cost_bench")
-    try:
-        srv.prepare(db)
-        os.environ.update(srv.gridops_env(db, GRIDOPS_WORKER__EMBEDDED="false",
-                                          GRIDOPS_HOTLINE__SECRET=SECRET))
-        from gridops.main import create_app
-        from gridops.settings import Settings
+def _count_traffic(engine: Any, statements: Counter[str], simple: Counter[str]) -> None:
+    """Statements through SQLAlchemy, and asyncpg's simple queries (BEGIN, COMMIT, a ping's
+    `;`), which SQLAlchemy does not see."""
+    event.listen(engine.sync_engine, "before_cursor_execute",
+                 lambda conn, cursor, sql, *args: statements.update([" ".join(sql.split()[:3])]))
+    logged: set[int] = set()
 
-        app = create_app(Settings())
-        metered = Metered(app)
-        async with app.router.lifespan_context(app):
-            statements: Counter[str] = Counter()
-            event.listen(app.state.engine.sync_engine, "before_cursor_execute",
-                         lambda conn, cursor, sql, *args: statements.update(
-                             [" ".join(sql.split()[:3])]))
-            transport = httpx.ASGITransport(app=metered)
-            async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
-                call, unit = await _caller(mode, client, db)
-                for _ in range(30 if mode == "create" else 3):  # caches, pool, prepared plans
-                    await call()
-                backends = [r["pid"] for r in await db.fetch(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = $1 "
-                    "AND pid <> pg_backend_pid()", db.name)]
-                pg = sum(srv.process_cpu(pid) for pid in backends)
-                wal = await db.scalar("SELECT pg_current_wal_lsn()::text")
-                statements.clear()
-                metered.cpu = 0.0
-                metered.profile = cProfile.Profile() if profile else None
-                started = time.perf_counter()
-                for _ in range(calls):
-                    await call()
-                wall = time.perf_counter() - started
-                pg = sum(srv.process_cpu(pid) for pid in backends) - pg
-                wal_bytes = float(await db.scalar(  # type: ignore[arg-type]
-                    f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal}')"))
-        per = calls * unit
-        what = "create" if mode == "create" else "order"
-        print(f"{mode}: {calls} calls of {unit} in {wall:.1f} s; per {what}: API CPU "
-              f"{1000 * metered.cpu / per:.2f} ms, PostgreSQL CPU {1000 * pg / per:.2f} ms "
-              f"(backend, from /proc), WAL {wal_bytes / per:,.0f} bytes, "
-              f"{sum(statements.values()) / calls:.2f} statements per call; load "
-              f"{os.getloadavg()[0]:.1f}")
-        for text, n in statements.most_common():
-            print(f"  {n / calls:5.2f} × {text}")
-        if metered.profile and profile:
-            metered.profile.dump_stats(profile)
-            print(f"profile written to {profile}")
+    def checkout(dbapi_conn: Any, *_: Any) -> None:
+        driver = dbapi_conn.driver_connection
+        if id(driver) not in logged:
+            logged.add(id(driver))
+            driver.add_query_logger(lambda record: simple.update([record.query.strip()[:24]]))
+    event.listen(engine.sync_engine.pool, "checkout", checkout, insert=True)
+
+
+async def measure(mode: str, calls: int, db: srv.Database,
+                  profile: str | None) -> dict[str, Any]:
+    os.environ.update(srv.gridops_env(db, GRIDOPS_WORKER__EMBEDDED="false",
+                                      GRIDOPS_HOTLINE__SECRET=SECRET))
+    from gridops.main import create_app
+    from gridops.settings import Settings
+
+    app = create_app(Settings())
+    metered = Metered(app)
+    statements: Counter[str] = Counter()
+    simple: Counter[str] = Counter()
+    async with app.router.lifespan_context(app):
+        _count_traffic(app.state.engine, statements, simple)
+        transport = httpx.ASGITransport(app=metered)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+            call, unit = await _caller(mode, client, db)
+            for _ in range(30 if mode == "create" else 3):  # caches, pool, prepared plans
+                await call()
+            backends = [r["pid"] for r in await db.fetch(
+                "SELECT pid FROM pg_stat_activity WHERE datname = $1 "
+                "AND pid <> pg_backend_pid()", db.name)]
+            pg = sum(srv.process_cpu(pid) for pid in backends)
+            wal = await db.scalar("SELECT pg_current_wal_lsn()::text")
+            statements.clear()
+            simple.clear()
+            metered.cpu = 0.0
+            metered.profile = cProfile.Profile() if profile else None
+            started = time.perf_counter()
+            for _ in range(calls):
+                await call()
+            wall = time.perf_counter() - started
+            pg = sum(srv.process_cpu(pid) for pid in backends) - pg
+            wal_bytes = float(await db.scalar(  # type: ignore[arg-type]
+                f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal}')"))
+    if metered.profile and profile:
+        metered.profile.dump_stats(profile)
+    per = calls * unit
+    return {"mode": mode, "calls": calls, "unit": unit, "wall_s": wall,
+            "api_ms": 1000 * metered.cpu / per, "pg_ms": 1000 * pg / per,
+            "wal_bytes": wal_bytes / per, "statements": sum(statements.values()) / calls,
+            "round_trips": (sum(statements.values()) + sum(simple.values())) / calls,
+            "traffic": {k: n / calls for k, n in (statements + simple).most_common()},
+            "load": os.getloadavg()[0]}
+
+
+def report(f: dict[str, Any], label: str = "") -> None:
+    what = "create" if f["mode"] == "create" else "order"
+    print(f"{label}{f['mode']}: {f['calls']} calls of {f['unit']} in {f['wall_s']:.1f} s; "
+          f"per {what}: API CPU {f['api_ms']:.2f} ms, PostgreSQL CPU {f['pg_ms']:.2f} ms "
+          f"(backend, from /proc), WAL {f['wal_bytes']:,.0f} bytes; per call "
+          f"{f['statements']:.2f} statements, {f['round_trips']:.2f} round trips; "
+          f"load {f['load']:.1f}", flush=True)
+
+
+async def _prepared(reuse: str | None) -> srv.Database:
+    if reuse:
+        return srv.Database(reuse, make_url(srv.BASE_URL).set(database=reuse).render_as_string(
+            hide_password=False))
+    db = await srv.create_database("gridops_cost_bench")
+    srv.prepare(db)
+    return db
+
+
+def _turn(args: argparse.Namespace, db: srv.Database, src: str | None) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if src:
+        env["PYTHONPATH"] = src
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__)), "--mode", args.mode, "--calls", str(args.calls),
+         "--reuse", db.name, "--json"], env=env, capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"turn with {src or 'this tree'} failed:\n{done.stderr[-3000:]}")
+    figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
+async def in_turns(args: argparse.Namespace) -> None:
+    db = await _prepared(args.reuse)
+    sides = {"this": None, "against": args.against}
+    seen: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
+    try:
+        for turn in range(args.turns):
+            # Alternate which side goes first, so that neither always gets the warmer host.
+            order = list(sides.items()) if turn % 2 == 0 else list(sides.items())[::-1]
+            for side, src in order:
+                figures = await asyncio.to_thread(_turn, args, db, src)
+                seen[side].append(figures)
+                report(figures, f"turn {turn + 1} {side:7s} ")
     finally:
-        await srv.drop_database(db)
+        if not args.reuse and not args.keep:
+            await srv.drop_database(db)
+    print(f"\nmedians over {args.turns} turns on {db.name} (this tree vs {args.against}):")
+    medians = {side: {k: statistics.median(f[k] for f in seen[side]) for k in FIGURES}
+               for side in sides}
+    for k in FIGURES:
+        this, other = medians["this"][k], medians["against"][k]
+        print(f"  {k:12s} this {this:10.2f}   against {other:10.2f}   "
+              f"this/against {this / other if other else float('nan'):.2f}")
+    print("  traffic per call, this tree:", seen["this"][-1]["traffic"])
+    print("  traffic per call, against:  ", seen["against"][-1]["traffic"])
+
+
+async def once(args: argparse.Namespace) -> None:
+    db = await _prepared(args.reuse)
+    try:
+        figures = await measure(args.mode, args.calls, db, args.profile)
+    finally:
+        if not args.reuse and not args.keep:
+            await srv.drop_database(db)
+        elif args.keep:
+            print(f"kept database {db.name}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(figures))
+        return
+    report(figures)
+    for text, n in figures["traffic"].items():
+        print(f"  {n:5.2f} × {text}")
+    if args.profile:
+        print(f"profile written to {args.profile}")
 
 
 def main() -> None:
@@ -130,8 +229,13 @@ def main() -> None:
     parser.add_argument("--mode", choices=["create", "hotline"], default="create")
     parser.add_argument("--calls", type=int, default=500)
     parser.add_argument("--profile", help="write a cProfile of the measured calls here")
+    parser.add_argument("--keep", action="store_true", help="leave the scratch database")
+    parser.add_argument("--reuse", help="measure on this kept database (not dropped)")
+    parser.add_argument("--against", help="another tree's src/: measure both in turns")
+    parser.add_argument("--turns", type=int, default=4, help="with --against")
+    parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    asyncio.run(run(args.mode, args.calls, args.profile))
+    asyncio.run(in_turns(args) if args.against else once(args))
 
 
 if __name__ == "__main__":
