@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -142,6 +143,12 @@ def install_handlers(app: FastAPI, base_uri: str) -> None:
                            headers={"Retry-After": "5"})
         return await unexpected(request, exc)
 
+    async def pool_exhausted(request: Request, exc: Exception) -> JSONResponse:
+        # Every pooled connection stayed busy for the pool's timeout: overload, not a bug.
+        log.warning("no database connection free", extra={"error": type(exc).__name__})
+        return problem(request, 503, "Service temporarily unavailable", base_uri + "unavailable",
+                       "every database connection is busy; retry", headers={"Retry-After": "5"})
+
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return problem(request, 500, "Internal error", base_uri + "internal-error")
@@ -152,6 +159,7 @@ def install_handlers(app: FastAPI, base_uri: str) -> None:
     app.add_exception_handler(StaleDataError, stale)
     app.add_exception_handler(IntegrityError, integrity)
     app.add_exception_handler(DBAPIError, database_down)
+    app.add_exception_handler(PoolTimeout, pool_exhausted)
     app.add_exception_handler(OSError, _os_error(base_uri))
     app.add_exception_handler(Exception, unexpected)
 

@@ -16,6 +16,8 @@ class DatabaseSettings(BaseModel):
     url: SecretStr = SecretStr("sqlite+aiosqlite:///./var/gridops.db")
     pool_size: int = 10
     max_overflow: int = 10
+    # Seconds a request waits for a pooled connection before it is answered 503 (PostgreSQL).
+    pool_timeout: float = Field(30.0, gt=0)
     echo: bool = False
 
 
