@@ -21,9 +21,11 @@ from gridops.routing.scoring import Evidence, Weights
 
 STR = "STR"
 _DISOWNING = re.compile("|".join(map(re.escape, DISOWNING)))
+_DISOWNING_IN = _DISOWNING.search
 MAX_CANDIDATES = 5
 _SCORE = itemgetter(1)
 _NEW = tuple.__new__
+_NONE: dict[int, float] = {}  # no similar items (read, never written)
 
 
 def _MINUS_SCORE(pair: tuple[int, float]) -> float:
@@ -47,47 +49,55 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
                 item = items[index]
                 reasons.append(f"排除 {item.code} {item.name}: text says "
                                f"“{rules.exclusion_display(key)}”")
-    similar: dict[int, float] = {}
+    similar = _NONE
     if w.fallback > 0 and (not scores or max(scores.values()) < w.fallback_below):
         similar = _add_similar(rules, evidence, scores, reasons)
-    if not scores and rules.model is None:
+    model = rules.model
+    if not scores and model is None:
         reasons.append("no phrase of any item matched (无匹配事项) → triage")
         return _triage(rules, 0.0, (), (), reasons)
 
     # Stable: equal scores keep the order in which the text showed them.
     ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     units = _unit_scores(rules, ranked)
-    for unit, words in evidence.units.items():
-        if unit in units:
-            units[unit] += w.unit_mention
-            reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
-    if (rules.model is not None and _could_change(units, w, threshold)
+    if evidence.units:
+        for unit, words in evidence.units.items():
+            if unit in units:
+                units[unit] += w.unit_mention
+                reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
+    if (model is not None and _could_change(units, w, threshold)
             and learned.consult(rules, evidence, scores, units, reasons)):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     if not units:
         reasons.append("no phrase of any item matched (无匹配事项) and the learned model "
                        "knows none of its words → triage")
         return _triage(rules, 0.0, (), (), reasons)
-    if len(units) > 1 and STR in units:
+    several = len(units) > 1
+    if several and STR in units:
         _apply_principles(rules, ranked, units, hints, reasons)
-    if w.no_owner > 0 and _apply_no_owner(rules, evidence, scores, units, reasons):
+    if (w.no_owner > 0 and _DISOWNING_IN(evidence.norm) is not None
+            and _apply_no_owner(rules, evidence, scores, units, reasons)):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
-    unit_ranked = sorted(units.items(), key=_SCORE, reverse=True)
-    top_unit, s1 = unit_ranked[0]
-    s2 = unit_ranked[1][1] if len(unit_ranked) > 1 else 0.0
+        several = len(units) > 1
+    if several:
+        (top_unit, s1), (runner, s2) = sorted(units.items(), key=_SCORE, reverse=True)[:2]
+    else:
+        (top_unit, s1), = units.items()
+        runner, s2 = "", 0.0
     margin = max(0.0, s1 - s2) / s1 if s1 > 0 else 0.0
     confidence = (1.0 - math.exp(-s1 / w.scale)) * (w.margin_floor + (1 - w.margin_floor) * margin)
     confidence = _round3(min(1.0, max(0.0, confidence)))
     best = ranked[0][0]
-    if items[best].unit != top_unit:
-        best = next(index for index, _ in ranked if items[index].unit == top_unit)
     item = items[best]
+    if item.unit != top_unit:
+        best = next(index for index, _ in ranked if items[index].unit == top_unit)
+        item = items[best]
     matched = _matched(rules, evidence, best)
     candidates = _candidates(rules, ranked)
     reasons.append(_evidence_reason(item.code, item.name, matched, scores[best],
                                     similar.get(best)))
-    if len(unit_ranked) > 1:
-        reasons.append(f"unit {top_unit} {_f2(s1)} vs runner-up {unit_ranked[1][0]} {_f2(s2)}; "
+    if several:
+        reasons.append(f"unit {top_unit} {_f2(s1)} vs runner-up {runner} {_f2(s2)}; "
                        f"confidence {_f2(confidence)} (threshold {_f2(threshold)})")
     else:
         reasons.append(f"only unit {top_unit} matched; confidence {_f2(confidence)} "
@@ -102,8 +112,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
             return _triage(rules, confidence, matched, candidates, reasons)
         street = hints.street_code
         reasons.append(f"属地: {item.name} is owned by the street of the grid → {street}")
-    return Decision(item, item.unit, street, confidence, matched, candidates, rules.version,
-                    False, tuple(reasons))
+    return _NEW(Decision, (item, item.unit, street, confidence, matched, candidates,
+                           rules.version, False, tuple(reasons)))
 
 
 def _could_change(units: dict[str, float], w: Weights, threshold: float) -> bool:
@@ -154,7 +164,7 @@ def _add_similar(rules: CompiledRules, evidence: Evidence, scores: dict[int, flo
     # `fallback_min` or more can gain, and they rank above all others: the few of them are
     # sorted instead of every item.
     if w.fallback_min > 0:
-        able = np.flatnonzero(every >= w.fallback_min)
+        able = (every >= w.fallback_min).nonzero()[0]  # np.flatnonzero costs twice as much
         pairs = zip(able.tolist(), every.take(able).tolist(), strict=True)
         best = sorted(pairs, key=_MINUS_SCORE)[: w.fallback_items]
     else:
@@ -226,10 +236,9 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, scores: dict[int, 
                     units: dict[str, float], reasons: list[str]) -> bool:
     """街镇托底: the text says no unit owns the thing (the owner it asked disowns it, nobody can
     be found): the street settles it, ahead of the unit whose item it reads like. True when
-    `scores` gained the street's item."""
+    `scores` gained the street's item. (The caller has found `_DISOWNING` in the text: one
+    regular-expression pass spares the usual text that says none of them.)"""
     norm = evidence.norm
-    if _DISOWNING.search(norm) is None:  # one pass for the usual text that says none of them
-        return False
     said = next((words for words in DISOWNING if words in norm), None)
     if said is None or not units or STR not in rules.unit_items:
         return False
@@ -321,5 +330,5 @@ def _evidence_reason(code: str, name: str, matched: tuple[str, ...], score: floa
 
 def _triage(rules: CompiledRules, confidence: float, matched: tuple[str, ...],
             candidates: tuple[Candidate, ...], reasons: list[str]) -> Decision:
-    return Decision(None, None, None, confidence, matched, candidates, rules.version, True,
-                    tuple(reasons))
+    return _NEW(Decision, (None, None, None, confidence, matched, candidates, rules.version,
+                           True, tuple(reasons)))

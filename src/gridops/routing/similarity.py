@@ -20,6 +20,7 @@ outweighs a clear phrase match.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import cast
 
@@ -176,8 +177,9 @@ class ItemSimilarity:
         the text vector's length (its grams' ids ascending: the order of the sums)."""
         if not len(ids):
             return np.zeros(self._count), 1.0
-        # Summed one after another, in the text's gram order (as Python's sum would).
-        length = float(np.sqrt(np.add.accumulate(self._idf_squared.take(ids))[-1]))
+        # Summed one after another, in the text's gram order (as Python's sum would); a square
+        # root is correctly rounded in math as in numpy, and math's takes no array machinery.
+        length = math.sqrt(np.add.accumulate(self._idf_squared.take(ids))[-1])
         # With weights, bincount sums floats (numpy's stubs say integers).
         sums = cast("npt.NDArray[np.float64]", np.bincount(
             self._items.take(ids, axis=0).ravel(),

@@ -1,0 +1,51 @@
+"""The last steps of a decision, branch by branch: one unit or several, and a street that 街镇托底
+adds to a text that named one unit only (the unit count changes after the principles)."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridops.routing.rules import CompiledRules, Decision, Hints, Weights
+from gridops.routing.table import parse_table
+from tests.routing.routing_sample import UNITS, document
+
+STREET = "430204001"
+POLE_NOBODY_OWNS = "路口那根电线杆歪了，快倒了，问了一圈找不到主"
+
+
+@pytest.fixture(scope="module")
+def rules() -> CompiledRules:
+    return CompiledRules(7, parse_table(document(), UNITS).items,
+                         Weights(fallback=0.0, model=0.0))
+
+
+def test_one_unit_says_it_is_alone_and_is_a_plain_decision(rules: CompiledRules) -> None:
+    d = rules.decide("小区从早上开始停电了，冰箱里的东西都坏了", Hints(street_code=STREET))
+    assert isinstance(d, Decision)
+    assert (d.unit_code, d.item_code, d.needs_triage, d.confidence) == ("PWR", "SJ09002",
+                                                                       False, 0.996)
+    assert d.reasons[-1] == "only unit PWR matched; confidence 1.00 (threshold 0.55)"
+    assert d._replace(confidence=0.5).confidence == 0.5  # still a named tuple
+
+
+def test_the_street_added_for_what_nobody_owns_is_weighed_against_the_one_unit(
+        rules: CompiledRules) -> None:
+    """Only PWR matched; 街镇托底 adds the street, so the confidence compares two units."""
+    d = rules.decide(POLE_NOBODY_OWNS, Hints(street_code=STREET))
+    assert d.needs_triage
+    assert [c.unit_code for c in d.candidates] == ["PWR", "STR"]
+    assert d.reasons[0].startswith("街镇托底: the text says “找不到主”")
+    assert d.reasons[2] == "unit STR 1.65 vs runner-up PWR 1.10; confidence 0.45 (threshold 0.55)"
+    assert d.confidence == 0.448
+    routed = rules.decide(POLE_NOBODY_OWNS, Hints(street_code=STREET), threshold=0.4)
+    assert (routed.unit_code, routed.street_code, routed.needs_triage) == ("STR", STREET, False)
+
+
+def test_words_of_disowning_without_a_street_unit_change_nothing() -> None:
+    """The phrase is found, yet a table without the street office has nobody to hand it to."""
+    items = tuple(item for item in parse_table(document(), UNITS).items if item.unit != "STR")
+    rules = CompiledRules(7, items, Weights(fallback=0.0, model=0.0))
+    d = rules.decide(POLE_NOBODY_OWNS, Hints(street_code=STREET), threshold=0.4)
+    assert (d.unit_code, d.item_code) == ("PWR", "BJ01003")
+    assert not any(r.startswith("街镇托底") for r in d.reasons)
+    assert d.reasons[-1].startswith("only unit PWR matched")
