@@ -14,6 +14,10 @@ exact scores), matched phrases and the reasons' text. Exit status 1 on any diffe
 Both sides read the SAME data: this checkout's rule table, and the lead engineer's files
 (the shipped examples, scoring.py's weights, aliases.py) are copied into the baseline first,
 so only the code differs. Each side runs in its own process (PYTHONPATH picks the checkout).
+
+`--same-model` also copies this checkout's learned model code (learned.py, learned_decide.py,
+ngrams.py) into the baseline: while someone changes the model, the speed work on the rest of
+the router is compared against its own starting commit with the model of now.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ PARTS = ("tune.jsonl", "tune2.jsonl", "tune3.jsonl")
 # The files the lead engineer owns (data and weights): the baseline must use this checkout's.
 SHARED = ("src/gridops/routing/examples/corpus-examples.jsonl",
           "src/gridops/routing/scoring.py", "src/gridops/routing/aliases.py")
+MODEL = ("src/gridops/routing/learned.py", "src/gridops/routing/learned_decide.py",
+         "src/gridops/routing/ngrams.py")
 CONFIGS = ("default", "model_off", "corrections")
 
 
@@ -140,6 +146,8 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=5, help="differences to print")
     parser.add_argument("--unpinned", action="store_true",
                         help="run the baseline as it is (its decisions then vary by hash seed)")
+    parser.add_argument("--same-model", action="store_true",
+                        help="copy this checkout's model code into the baseline too")
     parser.add_argument("--dump", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--pin", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, default=ROOT / "tests/routing/corpus")
@@ -149,7 +157,7 @@ def main() -> None:
         dump(args.dump, args.corpus, args.table, args.pin)
         return
 
-    for name in SHARED:
+    for name in (*SHARED, *(MODEL if args.same_model else ())):
         shutil.copyfile(ROOT / name, args.base / name)
     with tempfile.TemporaryDirectory() as tmp:
         base_out, new_out = Path(tmp) / "base.jsonl", Path(tmp) / "new.jsonl"
