@@ -159,12 +159,19 @@ def database_cpu(database: str) -> float | None:
     shared machine this and the client's own CPU time are steadier than wall time. Parallel
     query workers are gone, and not named by database, when it is read: a statement that used
     them is undercounted."""
-    total, seen = 0.0, False
+    backends = database_backends(database)
+    return sum(backends.values()) if backends else None
+
+
+def database_backends(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL process serving `database` on this host, by pid.
+    Comparing two readings over the pids in both tells whether a backend came or went between
+    them (its CPU then escapes a sum)."""
+    found = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or f" {database} " not in _cmdline(int(entry.name)):
-            continue
-        total, seen = total + process_cpu(int(entry.name)), True
-    return total if seen else None
+        if entry.name.isdigit() and f" {database} " in _cmdline(int(entry.name)):
+            found[int(entry.name)] = process_cpu(int(entry.name))
+    return found
 
 
 def _cmdline(pid: int) -> str:

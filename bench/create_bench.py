@@ -1,7 +1,7 @@
 """Incident creation against a bare FastAPI + asyncpg insert, in the same run (issue 4, Speed).
 
     .venv/bin/python bench/create_bench.py [--seconds 15] [--users 16,32] [--rounds 2]
-        [--users-per-client N]
+        [--users-per-client N] [--against /tmp/before/src] [--this /tmp/after/src]
 
 Starts, on a scratch PostgreSQL database migrated and loaded with the demo district:
 - gridops: `gridops serve --workers 2` (embedded sweeper and outbox on, as deployed by default);
@@ -12,10 +12,15 @@ insert incident, clocks and audit event, commit, answer the full view.
 
 1. Sustained throughput: closed loops at each `--users` concurrency, the two targets alternating
    round by round; the best rate of each counts. Target: gridops ≥ 60% of the baseline.
+   Each step also prints the CPU per call of the load engine, of the target's uvicorn workers
+   and of the PostgreSQL backends on the database: steadier than rates on a shared host.
 2. Latency at half load: an open loop at half of gridops' best rate. Target: p99 < 50 ms.
 The load generator shares the machine's cores with both servers and PostgreSQL, and its CPU per
 call (printed) grows with the users sharing one httpx client: at 16 users it is the bare insert's
 bottleneck. `--users-per-client 1` keeps it about 1 ms a call, which shows what the servers do.
+`--against SRC` serves another checkout's `src` (say `git archive <commit> src` unpacked in /tmp)
+as a third target, "before", on the same database and in the same rounds (the order of the
+targets turns round by round): the before/after of a change under the same load.
 """
 
 from __future__ import annotations
@@ -58,6 +63,25 @@ def bare_call(bodies: srv.Bodies) -> Call:
     return call
 
 
+def server_cpu(server: srv.Process, database: str) -> tuple[float, dict[int, float]]:
+    """CPU seconds so far of the server's uvicorn workers, and of each PostgreSQL backend on
+    the database (the other servers' idle connections add next to nothing)."""
+    return (sum(srv.process_cpu(pid) for pid in server.workers()),
+            srv.database_backends(database))
+
+
+def cpu_per_call(start: tuple[float, dict[int, float]], end: tuple[float, dict[int, float]],
+                 calls: int) -> str:
+    """API and PostgreSQL CPU per call between two `server_cpu` readings. PostgreSQL's is left
+    out when a backend came or went between them (pool overflow past 20 users): its CPU would
+    escape the sum."""
+    api = f"API {1000 * (end[0] - start[0]) / max(1, calls):.2f} ms"
+    if start[1].keys() != end[1].keys():
+        return f"{api}, PostgreSQL n/a (backends came and went)"
+    pg = sum(end[1].values()) - sum(start[1].values())
+    return f"{api}, PostgreSQL {1000 * pg / max(1, calls):.2f} ms"
+
+
 def not_created(recorder: Recorder) -> dict[str, int]:
     """Everything but a 201, by kind (a create must never fail here): other statuses, transport
     failures by type, calls the load engine dropped or left unfinished."""
@@ -74,12 +98,13 @@ def lag_ms(recorder: Recorder, share: float) -> float:
 
 
 async def run(seconds: float, users: list[int], rounds: int, workers: int,
-              users_per_client: int | None) -> bool:
+              users_per_client: int | None, against: str | None, this: str | None) -> bool:
     stack = srv.Stack(db=await srv.create_database())
     assert stack.db is not None
     try:
         srv.prepare(stack.db)
-        gridops = stack.serve("create-gridops", workers)
+        gridops = stack.serve("create-gridops", workers,
+                              **({"PYTHONPATH": this} if this else {}))
         # The table first: two bare workers each creating it at start-up can collide.
         await stack.db.scalar(DDL)
         bare_port = srv.free_port()
@@ -88,7 +113,8 @@ async def run(seconds: float, users: list[int], rounds: int, workers: int,
             "127.0.0.1", "--port", str(bare_port), "--workers", str(workers),
             "--no-access-log", "--log-level", "warning"],
             {**os.environ, "BARE_DSN": stack.db.dsn}, bare_port)
-        await asyncio.gather(srv.wait_ready(gridops), srv.wait_ready(bare))
+        before = stack.serve("create-before", workers, PYTHONPATH=against) if against else None
+        await asyncio.gather(*(srv.wait_ready(p) for p in (gridops, bare, before) if p))
 
         bodies = srv.Bodies()
         headers = {p.grid_code: {"Authorization": f"Bearer {srv.grid_worker_token(p.grid_code)}",
@@ -97,24 +123,33 @@ async def run(seconds: float, users: list[int], rounds: int, workers: int,
             "bare": (bare.base, lambda: bare_call(bodies)),
             "gridops": (gridops.base, lambda: gridops_call(bodies, headers)),
         }
+        servers = {"bare": bare, "gridops": gridops}
+        if before is not None:
+            targets["before"] = (before.base, lambda: gridops_call(bodies, headers))
+            servers["before"] = before
         for base, make in targets.values():  # warm pools, caches and the rule automaton
-            await closed_loop(base, make(), users=8, seconds=3)
+            await closed_loop(base, make(), users=min(users), seconds=3)
 
         best = dict.fromkeys(targets, 0.0)
         bad: Counter[str] = Counter()  # gridops' answers other than 201
         for r in range(rounds):
-            for name, (base, make) in targets.items():
+            names = list(targets)
+            for name in names[r % len(names):] + names[:r % len(names)]:
+                base, make = targets[name]
                 for n in users:
-                    engine = time.process_time()
+                    engine, cpu = time.process_time(), server_cpu(servers[name], stack.db.name)
                     rec = await closed_loop(base, make(), users=n, seconds=seconds,
                                             users_per_client=users_per_client)
                     engine = time.process_time() - engine
+                    cpu_used = cpu_per_call(cpu, server_cpu(servers[name], stack.db.name),
+                                            rec.count)
                     if name == "gridops":
                         bad.update(not_created(rec))
                     s = rec.summary()
                     print(f"round {r + 1} {name:8s} users={n:3d}  {rec.throughput():7.1f} req/s"
                           f"  p50 {s['p50_ms']:6.1f} ms  p99 {s['p99_ms']:6.1f} ms"
-                          f"  engine {1000 * engine / max(1, rec.count):.2f} ms CPU/call"
+                          f"  CPU/call: engine {1000 * engine / max(1, rec.count):.2f} ms,"
+                          f" {cpu_used}"
                           f"  non-201 {not_created(rec) or 0}", flush=True)
                     best[name] = max(best[name], rec.throughput())
 
@@ -135,6 +170,10 @@ async def run(seconds: float, users: list[int], rounds: int, workers: int,
               f"{rows} incidents stored")
         print(f"max sustained: gridops {best['gridops']:.1f} req/s, bare {best['bare']:.1f} "
               f"req/s, ratio {ratio:.0%} (target >= {RATIO_TARGET:.0%})")
+        if before is not None:
+            print(f"before ({against}): {best['before']:.1f} req/s, ratio to bare "
+                  f"{best['before'] / best['bare']:.0%}; gridops/before "
+                  f"{best['gridops'] / best['before']:.2f}")
         print(f"gridops at half load ({half:.1f} req/s, {s['n']:.0f} requests): p50 "
               f"{s['p50_ms']:.1f} ms, p95 {s['p95_ms']:.1f} ms, p99 {s['p99_ms']:.1f} ms "
               f"(target < {P99_TARGET_MS:.0f} ms); load engine late by p50 "
@@ -163,10 +202,14 @@ def main() -> None:
                         help="spread the closed loops' users over httpx clients of this many "
                         "connections (default: one client; its CPU per call grows with the "
                         "users and caps the bare insert first)")
+    parser.add_argument("--against", help="another tree's src/, served as a third target")
+    parser.add_argument("--this", help="serve this src/ as gridops instead of the checkout's "
+                        "(others' unfinished edits in a shared checkout stay out)")
     args = parser.parse_args()
     users = [int(u) for u in args.users.split(",")]
     sys.exit(0 if asyncio.run(run(args.seconds, users, args.rounds, args.workers,
-                                  args.users_per_client)) else 1)
+                                  args.users_per_client, args.against, args.this))
+             else 1)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/intake_cost.py [--mode create|hotline] [--calls 500] [--profile FILE]
     .venv/bin/python bench/intake_cost.py --against /tmp/before/src [--turns 4] [--calls 1000]
+        [--this /tmp/after/src]
     .venv/bin/python bench/intake_cost.py --keep, then --reuse gridops_cost_bench_xxxxxxxx
 
 A scratch database (migrated, demo district) and the app in this process behind
@@ -181,7 +182,7 @@ def _turn(args: argparse.Namespace, db: srv.Database, src: str | None) -> dict[s
 
 async def in_turns(args: argparse.Namespace) -> None:
     db = await _prepared(args.reuse)
-    sides = {"this": None, "against": args.against}
+    sides = {"this": args.this, "against": args.against}
     seen: dict[str, list[dict[str, Any]]] = {side: [] for side in sides}
     try:
         for turn in range(args.turns):
@@ -194,7 +195,8 @@ async def in_turns(args: argparse.Namespace) -> None:
     finally:
         if not args.reuse and not args.keep:
             await srv.drop_database(db)
-    print(f"\nmedians over {args.turns} turns on {db.name} (this tree vs {args.against}):")
+    print(f"\nmedians over {args.turns} turns on {db.name} ({args.this or 'this tree'} vs "
+          f"{args.against}):")
     medians = {side: {k: statistics.median(f[k] for f in seen[side]) for k in FIGURES}
                for side in sides}
     for k in FIGURES:
@@ -233,6 +235,8 @@ def main() -> None:
     parser.add_argument("--reuse", help="measure on this kept database (not dropped)")
     parser.add_argument("--against", help="another tree's src/: measure both in turns")
     parser.add_argument("--turns", type=int, default=4, help="with --against")
+    parser.add_argument("--this", help="with --against: measure this src/ instead of the "
+                        "checkout's (others' unfinished edits in a shared checkout stay out)")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     asyncio.run(in_turns(args) if args.against else once(args))
