@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gridops.settings import Settings
 
@@ -20,6 +20,19 @@ async def _transaction(request: Request) -> AsyncIterator[AsyncSession]:
     # so a client told "created" can rely on it; any exception rolls everything back.
     async with request.app.state.sessionmaker() as session, session.begin():
         yield session
+
+
+async def statements_commit_alone(session: AsyncSession) -> None:
+    """From here on, each statement of the request's session commits by itself: no BEGIN, no
+    COMMIT, two round trips fewer (of a plain create's four). Only for a request whose writes
+    are one statement, atomic by itself, and whose reads need no snapshot shared with it (at
+    READ COMMITTED each statement of a transaction takes its own anyway). PostgreSQL sessions
+    on the engine only: SQLite writes one statement per table, and a session on a caller's
+    connection (tests) lives in the caller's transaction. Before the session's first statement;
+    the pool resets the connection for the next request."""
+    bind = session.bind
+    if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 # Plain `def` dependencies run in a thread pool; these are trivial, so they are async.

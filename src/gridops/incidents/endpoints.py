@@ -15,7 +15,7 @@ from starlette.datastructures import UploadFile as FormFile
 
 from gridops.auth.actor import Actor, Role
 from gridops.auth.policy import ANY_ROLE, allow
-from gridops.deps import AppSettings, Calendar, Now, Session
+from gridops.deps import AppSettings, Calendar, Now, Session, statements_commit_alone
 from gridops.errors import Invalid, NotFound, UnsupportedMediaType, problems
 from gridops.incidents import idempotency, intake, queries, storage
 from gridops.incidents.models import Attachment
@@ -142,6 +142,10 @@ async def receive_incident(
     triage. Grid workers report in their own grid; `resolved_on_spot` (就地解决) goes straight to
     verification. JSON, or multipart/form-data with a `data` JSON part and `photos`."""
     data, uploads = await _read_intake(request, settings)
+    if idempotency_key is None and not uploads:
+        # Reads, then one statement writing everything (PostgreSQL): atomic without a
+        # transaction around it. A key or photos write more than once: those keep it.
+        await statements_commit_alone(session)
     claim = None
     if idempotency_key is not None:
         fingerprint = idempotency.request_hash(data.model_dump(mode="json"),
