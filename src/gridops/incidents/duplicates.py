@@ -23,6 +23,7 @@ from sqlalchemy import (
     tuple_,
     union,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.db import UTCDateTime
@@ -168,8 +169,25 @@ async def _page(session: AsyncSession, probe: Probe, since: datetime,
         params["phone"] = probe.phone
     if after is not None:
         params |= {"after_at": after[0], "after_id": after[1]}
-    query = _query(box is not None, bool(probe.phone), after is not None)
-    return list((await session.execute(query, params)).all())
+    shape = (box is not None, bool(probe.phone), after is not None)
+    if session.get_bind().dialect.name == "postgresql":
+        # The driver's SQL with positional values: the ORM's execute (cache key, result
+        # processing) cost more than the query's round trip. asyncpg's values need no
+        # processing: aware UTC datetimes, uuid.UUID subclasses.
+        conn = await session.connection()
+        sql, names = _compiled(*shape, conn.dialect)
+        return list((await conn.exec_driver_sql(sql, tuple(params[n] for n in names))).all())
+    return list((await session.execute(_query(*shape), params)).all())
+
+
+@functools.cache
+def _compiled(by_point: bool, by_phone: bool, paged: bool,
+              dialect: Dialect) -> tuple[str, tuple[str, ...]]:
+    query = _query(by_point, by_phone, paged)
+    assert isinstance(query, Select)
+    compiled = query.compile(dialect=dialect)
+    assert compiled.positiontup is not None
+    return compiled.string, tuple(compiled.positiontup)
 
 
 # The first page of every probe in one statement, whatever the batch size, with the two
