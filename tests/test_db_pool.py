@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -118,6 +119,20 @@ async def test_pool_timeout_is_a_503_problem_on_any_backend(
         app: FastAPI, client: httpx.AsyncClient, auth: Callable[..., dict[str, str]]) -> None:
     async def no_connection() -> Any:
         raise PoolTimeout("QueuePool limit of size 10 overflow 10 reached")
+        yield  # pragma: no cover - a generator, as the dependency it replaces
+
+    app.dependency_overrides[deps._transaction] = no_connection
+    _assert_unavailable(await client.get(LIST, headers=auth("dispatcher")))
+
+
+async def test_a_server_out_of_connection_slots_is_a_503_problem(
+        app: FastAPI, client: httpx.AsyncClient, auth: Callable[..., dict[str, str]]) -> None:
+    # What asyncpg's TooManyConnectionsError becomes through SQLAlchemy when PostgreSQL is at
+    # max_connections: seen as a 500 under three benchmark servers at once.
+    refused = Exception("sorry, too many clients already")
+
+    async def no_connection() -> Any:
+        raise DBAPIError("connect", None, refused)
         yield  # pragma: no cover - a generator, as the dependency it replaces
 
     app.dependency_overrides[deps._transaction] = no_connection

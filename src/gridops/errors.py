@@ -166,8 +166,10 @@ def install_handlers(app: FastAPI, base_uri: str) -> None:
 
 def _is_connection_error(exc: DBAPIError) -> bool:
     text = f"{type(exc.orig).__name__} {exc.orig}".lower()
+    # "too many clients": the server is at max_connections (asyncpg TooManyConnectionsError).
     return any(w in text for w in ("connection", "connect", "cannotconnectnow", "shutdown",
-                                   "terminat", "admin", "shutting down", "starting up", "recovery"))
+                                   "terminat", "admin", "shutting down", "starting up", "recovery",
+                                   "too many clients"))
 
 
 def _os_error(base_uri: str) -> Any:
