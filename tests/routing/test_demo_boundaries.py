@@ -27,6 +27,9 @@ CALLS = [
     ("城区马路上有个大坑，晚上骑车差点摔", "HURD"),
     # A dog's rabies shot → ARWB (动物防疫).
     ("想给家里狗打狂犬疫苗，去哪里打", "ARWB"),
+    # Shared bikes → TRB (it supervises the operators' fleets), UMLE co-unit.
+    ("地铁口那一片共享单车堆得横七竖八，人行道都过不去了", "TRB"),
+    ("小区门口扫码骑的那种单车停了几十辆，把路口都堵死了", "TRB"),
 ]
 
 
