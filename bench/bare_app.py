@@ -39,8 +39,8 @@ class ReportOut(BaseModel):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # Same pool size as gridops' default (GRIDOPS_DATABASE__POOL_SIZE=10).
-    pool = await asyncpg.create_pool(os.environ["BARE_DSN"], min_size=2, max_size=10)
+    # The same ceiling as gridops' default pool (GRIDOPS_DATABASE__POOL_SIZE=20, no overflow).
+    pool = await asyncpg.create_pool(os.environ["BARE_DSN"], min_size=2, max_size=20)
     async with pool.acquire() as conn:
         await conn.execute(DDL)
     app.state.pool = pool
