@@ -25,6 +25,9 @@ CALLS = [
     # A village road → TRB's rural roads; a city street → HURD.
     ("村道路面塌陷了一大块，农用车过不去", "TRB"),
     ("城区马路上有个大坑，晚上骑车差点摔", "HURD"),
+    # A road that sinks with water seeping out → the water company (a main underneath leaks).
+    ("十字路口的路面塌陷了一块，坑里有水渗出来", "WTR"),
+    ("人行道沉下去一块，砖缝里一直往外渗清水", "WTR"),
     # A dog's rabies shot → ARWB (动物防疫).
     ("想给家里狗打狂犬疫苗，去哪里打", "ARWB"),
     # Shared bikes → TRB (it supervises the operators' fleets), UMLE co-unit.
