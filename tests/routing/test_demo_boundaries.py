@@ -15,6 +15,10 @@ CALLS = [
     ("小区门口的消防栓底座一直漏水，地上都是水", "WTR"),
     # 小区内路灯 with a property firm → HURD; an ownerless village lamp → the street.
     ("小区里的路灯坏了一排，物业说等配件，等了半个月", "HURD"),
+    # A cover with no marking has no known owner → the street (街镇托底); a marked one → its owner.
+    # 马葫芦 is the north-east's word for a manhole cover.
+    ("菜场后门有个圆井盖裂成两半了，上面什么字都没有，怕人踩空", "STR"),
+    ("楼下那个马葫芦盖子翻起来了，上面写着污水两个字", "WTR"),
     # 有线电视 → 广电 (CTRB), broadband → the telecom operators.
     ("家里有线电视这几天全是雪花，一个台都看不了", "CTRB"),
     ("家里宽带三天连不上网，客服一直说在排查", "TEL"),
