@@ -15,6 +15,7 @@ from starlette.datastructures import UploadFile as FormFile
 
 from gridops.auth.actor import Actor, Role
 from gridops.auth.policy import ANY_ROLE, allow
+from gridops.clock.calendar import WorkingCalendar
 from gridops.deps import AppSettings, Calendar, Now, Session, statements_commit_alone
 from gridops.errors import Invalid, NotFound, UnsupportedMediaType, problems
 from gridops.incidents import idempotency, intake, queries, storage
@@ -132,8 +133,7 @@ def _created(request: Request, body: dict[str, Any], status_code: int,
              summary="Report an incident (受理)",
              responses=problems(401, 403, 409, 413, 415, 422, 503))
 async def receive_incident(
-    request: Request, session: Session, now: Now, settings: AppSettings, cal: Calendar,
-    actor: Creator, store: Store,
+    request: Request, session: Session, now: Now, actor: Creator,
     idempotency_key: Annotated[str | None, Header(
         alias="Idempotency-Key", description="Same key and body: the first answer again; "
         "same key, other body: 409.")] = None,
@@ -141,6 +141,10 @@ async def receive_incident(
     """Place, route and (when the router is sure) dispatch a new incident; otherwise it waits in
     triage. Grid workers report in their own grid; `resolved_on_spot` (就地解决) goes straight to
     verification. JSON, or multipart/form-data with a `data` JSON part and `photos`."""
+    # The settings, the calendar and the store straight from the app: as dependencies, each
+    # cost FastAPI more than what it returns (the busiest endpoint; the others keep them).
+    settings: Settings = request.app.state.settings
+    cal: WorkingCalendar = request.app.state.calendar
     data, uploads = await _read_intake(request, settings)
     if idempotency_key is None and not uploads:
         # Reads, then one statement writing everything (PostgreSQL): atomic without a
@@ -158,7 +162,7 @@ async def receive_incident(
     channel = data.channel or ("grid_app" if actor.role is Role.grid_worker else "walk_in")
     [received] = await intake.receive_many(
         session, [intake.NewIncident(data, channel, photos=uploads)], actor=actor, now=now,
-        cal=cal, settings=settings, store=store)
+        cal=cal, settings=settings, store=await _storage(request) if uploads else None)
     assert received is not None  # no external id: nothing to conflict with
     out = queries.fresh_view(received.row, received.clocks, received.attachments,
                              actor=actor, now=now, cal=cal,
