@@ -21,6 +21,7 @@ CALLS = [
     ("楼下那个马葫芦盖子翻起来了，上面写着污水两个字", "WTR"),
     # 有线电视 → 广电 (CTRB), broadband → the telecom operators.
     ("家里有线电视这几天全是雪花，一个台都看不了", "CTRB"),
+    ("我家的有线电视没信号了，打广电客服一直占线", "CTRB"),
     ("家里宽带三天连不上网，客服一直说在排查", "TEL"),
     # 盲道, damaged or blocked → 残联 (DPF), not the pavement's owner.
     ("人行道上的盲道砖缺了好几块，盲人走着很危险", "DPF"),
