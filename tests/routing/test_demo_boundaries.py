@@ -33,6 +33,10 @@ CALLS = [
     # A road that sinks with water seeping out → the water company (a main underneath leaks).
     ("十字路口的路面塌陷了一块，坑里有水渗出来", "WTR"),
     ("人行道沉下去一块，砖缝里一直往外渗清水", "WTR"),
+    # Dogs (leash, bites, large breeds, barking) → PSB (养犬管理); dog mess on a lane → the street.
+    ("楼下那户养的大狗出门从来不牵绳，今天差点扑到我家小孩", "PSB"),
+    ("隔壁家的狗白天一直叫，吵得人没法休息", "PSB"),
+    ("后面那条巷子狗屎烂菜叶一地，好久没人扫了", "STR"),
     # A dog's rabies shot → ARWB (动物防疫).
     ("想给家里狗打狂犬疫苗，去哪里打", "ARWB"),
     # Shared bikes → TRB (it supervises the operators' fleets), UMLE co-unit.
