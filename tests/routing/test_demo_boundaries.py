@@ -15,6 +15,7 @@ CALLS = [
     ("小区门口的消防栓底座一直漏水，地上都是水", "WTR"),
     # 小区内路灯 with a property firm → HURD; an ownerless village lamp → the street.
     ("小区里的路灯坏了一排，物业说等配件，等了半个月", "HURD"),
+    ("村里巷子的几盏路灯是村民自己凑钱装的，坏了半年没人修", "STR"),
     # A cover with no marking has no known owner → the street (街镇托底); a marked one → its owner.
     # 马葫芦 is the north-east's word for a manhole cover.
     ("菜场后门有个圆井盖裂成两半了，上面什么字都没有，怕人踩空", "STR"),
