@@ -71,7 +71,8 @@ class TokenVerifier:
     dropped first) until its `exp`: a client sends the same token on every call, and decoding
     it again cost 7-8 % of a create's API CPU. Only tokens that verified are remembered, so
     forged or broken ones cannot fill the cache; nothing of a token can change while it is
-    valid, its signature covers every claim."""
+    valid, its signature covers every claim. A key withdrawn meanwhile does not reach a token
+    remembered before: restarting the process does (docs/operations.md, Secrets)."""
 
     CACHE_SIZE = 4096
 
