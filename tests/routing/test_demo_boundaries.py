@@ -13,6 +13,7 @@ CALLS = [
     # 消火栓: broken and dry → the fire brigade; leaking → the water company.
     ("路口那个消火栓被车撞歪了，未见漏水，但是拧不动了", "FRB"),
     ("小区门口的消防栓底座一直漏水，地上都是水", "WTR"),
+    ("公园门口那个消火栓根部漏水，旁边地上都长青苔了", "WTR"),
     # 小区内路灯 with a property firm → HURD; an ownerless village lamp → the street.
     ("小区里的路灯坏了一排，物业说等配件，等了半个月", "HURD"),
     ("村里巷子的几盏路灯是村民自己凑钱装的，坏了半年没人修", "STR"),
