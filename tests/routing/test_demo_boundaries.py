@@ -39,6 +39,9 @@ CALLS = [
     ("楼下那户养的大狗出门从来不牵绳，今天差点扑到我家小孩", "PSB"),
     ("隔壁家的狗白天一直叫，吵得人没法休息", "PSB"),
     ("后面那条巷子狗屎烂菜叶一地，好久没人扫了", "STR"),
+    # Day care for children under three (托育) → the health bureau; a kindergarten's class → EDU.
+    ("楼下新开的托育园一个阿姨带八个两岁的娃，窗户也没装护栏", "HCB"),
+    ("幼儿园的托班一个月收三千多，比小班还贵", "EDU"),
     # A dog's rabies shot → ARWB (动物防疫).
     ("想给家里狗打狂犬疫苗，去哪里打", "ARWB"),
     # Shared bikes → TRB (it supervises the operators' fleets), UMLE co-unit.
