@@ -42,6 +42,9 @@ CALLS = [
     # Day care for children under three (托育) → the health bureau; a kindergarten's class → EDU.
     ("楼下新开的托育园一个阿姨带八个两岁的娃，窗户也没装护栏", "HCB"),
     ("幼儿园的托班一个月收三千多，比小班还贵", "EDU"),
+    # A farm's drainage ditch → ARWB (农田水利); a street's drain → WTR.
+    ("田边那条排水沟堵死了，稻田里水排不出去", "ARWB"),
+    ("小区门口的下水道堵了，污水漫到路上", "WTR"),
     # A dog's rabies shot → ARWB (动物防疫).
     ("想给家里狗打狂犬疫苗，去哪里打", "ARWB"),
     # Shared bikes → TRB (it supervises the operators' fleets), UMLE co-unit.
