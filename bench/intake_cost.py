@@ -11,8 +11,9 @@ workers' reports (as bench/create_bench.py sends them); hotline calls are signed
 orders (as bench/hotline_bench.py sends them). Prints, per create or per order: the API's CPU
 (time.process_time around the ASGI call only), the statements sent (engine events), the round
 trips to PostgreSQL (those statements plus BEGIN, COMMIT, ROLLBACK and any pool ping, which
-asyncpg's query logger sees), the CPU of the PostgreSQL backend (from /proc, same host) and the
-WAL written. `--profile` writes a cProfile of the measured calls (API side only).
+asyncpg's query logger sees), the CPU of the PostgreSQL backend (from /proc, same host), the
+WAL written and the garbage collector's runs (a full one pauses every request in flight).
+`--profile` writes a cProfile of the measured calls (API side only).
 
 `--against SRC` measures this tree and another checkout's `src` (say `git archive <commit> src`
 unpacked in /tmp) in turns on one database, each turn in a fresh process, and prints the median
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import os
 import statistics
@@ -42,7 +44,22 @@ from hotline_bench import SECRET, Orders, signed
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-FIGURES = ("api_ms", "pg_ms", "wal_bytes", "statements", "round_trips")
+FIGURES = ("api_ms", "pg_ms", "wal_bytes", "statements", "round_trips", "gc_ms")
+
+
+class Collections:
+    """The garbage collector's runs while measuring: how many of each generation, and their
+    CPU (this process's; the app's collections run inside its calls)."""
+
+    def __init__(self) -> None:
+        self.runs, self.cpu, self._started = [0, 0, 0], [0.0, 0.0, 0.0], 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.process_time()
+        else:
+            self.runs[info["generation"]] += 1
+            self.cpu[info["generation"]] += time.process_time() - self._started
 
 
 class Metered:
@@ -130,11 +147,14 @@ async def measure(mode: str, calls: int, db: srv.Database,
             statements.clear()
             simple.clear()
             metered.cpu = 0.0
+            collections = Collections()
+            gc.callbacks.append(collections)
             metered.profile = cProfile.Profile() if profile else None
             started = time.perf_counter()
             for _ in range(calls):
                 await call()
             wall = time.perf_counter() - started
+            gc.callbacks.remove(collections)
             pg = sum(srv.process_cpu(pid) for pid in backends) - pg
             wal_bytes = float(await db.scalar(  # type: ignore[arg-type]
                 f"SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '{wal}')"))
@@ -146,7 +166,9 @@ async def measure(mode: str, calls: int, db: srv.Database,
             "wal_bytes": wal_bytes / per, "statements": sum(statements.values()) / calls,
             "round_trips": (sum(statements.values()) + sum(simple.values())) / calls,
             "traffic": {k: n / calls for k, n in (statements + simple).most_common()},
-            "load": os.getloadavg()[0]}
+            "load": os.getloadavg()[0], "gc_runs": collections.runs,
+            "gc_ms": 1000 * sum(collections.cpu) / per,
+            "gc_full_ms": 1000 * collections.cpu[2]}
 
 
 def report(f: dict[str, Any], label: str = "") -> None:
@@ -154,7 +176,9 @@ def report(f: dict[str, Any], label: str = "") -> None:
     print(f"{label}{f['mode']}: {f['calls']} calls of {f['unit']} in {f['wall_s']:.1f} s; "
           f"per {what}: API CPU {f['api_ms']:.2f} ms, PostgreSQL CPU {f['pg_ms']:.2f} ms "
           f"(backend, from /proc), WAL {f['wal_bytes']:,.0f} bytes; per call "
-          f"{f['statements']:.2f} statements, {f['round_trips']:.2f} round trips; "
+          f"{f['statements']:.2f} statements, {f['round_trips']:.2f} round trips; garbage "
+          f"collector {f['gc_ms']:.3f} ms per {what} (runs by generation {f['gc_runs']}, "
+          f"full ones {f['gc_full_ms']:.0f} ms in all); "
           f"load {f['load']:.1f}", flush=True)
 
 
