@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
@@ -62,6 +63,10 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker_task = asyncio.create_task(
             worker.run(app.state.sessionmaker, settings, app.state.calendar, stop,
                        metrics=app.state.metrics))
+    # What start-up made (modules, schemas, mappers: ~190,000 objects) lives as long as the
+    # process: out of the collector's sight, a full collection no longer walks it (one took
+    # 120 ms of CPU, pausing every request in flight, every few thousand creates).
+    gc.freeze()
     try:
         yield
     finally:
