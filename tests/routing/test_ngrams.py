@@ -93,8 +93,11 @@ def test_occurrences_hold_each_texts_grams_and_where_each_first_occurs() -> None
 
 
 def plain_model(examples: list[Example], units: tuple[str, ...], keep_share: float,
-                alpha: float = 0.1, min_count: float = 2.0) -> dict[str, list[float]]:
-    """Naive Bayes as first written: a set of grams per example, ids by first occurrence."""
+                alpha: float = 0.1, min_count: float = 1.0,
+                min_information: float = 0.3) -> dict[str, list[float]]:
+    """Naive Bayes as first written (a set of grams per example, ids by first occurrence, a
+    dense matrix), each gram's centred row times its weight 1 − H(unit | gram) / log(units),
+    grams weighing less than `min_information` left out."""
     ids: dict[str, int] = {}
     cells: dict[tuple[int, int], float] = {}
     unit_id = {unit: i for i, unit in enumerate(units)}
@@ -119,21 +122,28 @@ def plain_model(examples: list[Example], units: tuple[str, ...], keep_share: flo
                                                       + alpha * len(keep), 1e-9))
     logp = logp - logp.mean(axis=1, keepdims=True)
     names = list(ids)
-    return {names[i]: row for i, row in zip(keep.tolist(), logp.tolist(), strict=True)}
+    out = {}
+    for i, counts, row in zip(keep.tolist(), matrix.tolist(), logp.tolist(), strict=True):
+        shares = [c / sum(counts) for c in counts if c > 0]
+        weight = 1.0 - -sum(p * math.log(p) for p in shares) / math.log(len(units))
+        if weight >= min_information:
+            out[names[i]] = [weight * value for value in row]
+    return out
 
 
+@pytest.mark.parametrize("keep_share", [1.0, 0.8])
 def test_the_model_trains_and_predicts_as_the_plain_version(
-        items: tuple[ItemStandard, ...]) -> None:
+        items: tuple[ItemStandard, ...], keep_share: float) -> None:
     every = texts()
     units = tuple(sorted({item.unit for item in items}))
     shared = tuple(Example(text, units[i % len(units)]) for i, text in enumerate(every[30:]))
     own = [*item_examples(items),
            *(Example(text, units[i % 3], 3.0) for i, text in enumerate(every[:30]))]
-    model = UnitModel(own, units, shared=shared, keep_share=0.8)
-    plain = plain_model([*shared, *own], units, 0.8)
+    model = UnitModel(own, units, shared=shared, keep_share=keep_share)
+    plain = plain_model([*shared, *own], units, keep_share)
     assert sorted(model.grams) == sorted(plain)
     for gram_id, gram in enumerate(model.grams):
-        assert model._logp[gram_id].tolist() == plain[gram], gram
+        assert model._logp[gram_id].tolist() == pytest.approx(plain[gram], abs=1e-12), gram
     for text in every:
         known = [g for g in reading_order(grams(text)) if g in plain]
         assert [model.gram(i) for i in model.ids(text).tolist()] == known
@@ -141,7 +151,8 @@ def test_the_model_trains_and_predicts_as_the_plain_version(
             continue
         z = np.array([plain[g] for g in known]).sum(axis=0) * (8.0 / max(len(known), 30))
         p = np.exp(z - z.max())
-        assert model.predict(text).posterior.tolist() == (p / p.sum()).tolist()
+        assert model.predict(text).posterior.tolist() == pytest.approx((p / p.sum()).tolist(),
+                                                                       abs=1e-12)
 
 
 def plain_similarity(items: tuple[ItemStandard, ...], text: str) -> list[float]:

@@ -14,9 +14,23 @@ of one text are far from independent), so the posterior uses the MEAN log-likeli
 times `sharpness`, which cross-validation calibrates. The class prior is uniform: the corpus'
 unit mix is the authors', not the district's.
 
-Every gram's row is centred (its mean over units subtracted): softmax ignores a per-gram
-constant, and centred rows say directly how much a gram favours a unit — the explanation quotes
-the grams with the largest difference between the chosen unit and the runner-up.
+Not every gram's vote is worth the same. Each gram's row is multiplied by how much the gram
+says about the unit, 1 − H(unit | gram) / log(units), from the units its examples were labelled
+with: 0.92 for 燃气, 0.85 for 停电, 0.82 for 医保; 0.10 for 楼, 0.06 for 一下, 0.01 for 人 — at
+most 1, for a gram seen with one unit only, 0 for one seen with every unit alike. It is the
+Kullback–Leibler divergence of the gram's unit distribution from the (uniform) prior over its
+maximum: a feature weight in the spirit of Lee, Gutierrez & Dou, "Calculating feature weights in
+naive Bayes with Kullback-Leibler measure" (ICDM 2011). Unweighted, a common gram that the
+examples of a few units happen to lack votes hard against them (log α) and many such grams drown
+the one that tells; weighted, they hardly vote. Grams weighing less than `min_information`
+(0.3) are left out: they say almost nothing and cost time. This replaces keeping only the most
+telling 80 % of the grams (`keep_share`, still available) by a soft share, and grams seen once
+are kept too (a pair seen in one complaint only is evidence for the next one that says it).
+
+Every gram's row is centred (its mean over units subtracted) and multiplied by its weight:
+softmax ignores a per-gram constant, and weighted centred rows say directly how much a gram's
+vote favours a unit — the explanation quotes the grams with the largest difference between the
+chosen unit and the runner-up.
 """
 
 from __future__ import annotations
@@ -65,7 +79,7 @@ class Prediction(NamedTuple):
     units: tuple[str, ...]
     posterior: npt.NDArray[np.float64]  # per unit, sums to 1
     ids: npt.NDArray[np.intp]  # the text's grams the model knows, ascending (reading order)
-    rows: npt.NDArray[np.float64]  # their log-probability rows (gram × unit), read once
+    rows: npt.NDArray[np.float64]  # their weighted log-probability rows (gram × unit), read once
 
     @property
     def grams(self) -> int:
@@ -199,6 +213,72 @@ def _shared_occurrences(texts: tuple[str, ...]) -> Occurrences:
     return occurrences(texts)
 
 
+Floats = npt.NDArray[np.float64]
+Ids = npt.NDArray[np.intp]
+
+
+def _information(row: npt.NDArray[np.intp], value: Floats, grams: int, width: int,
+                 power: float) -> Floats:
+    """Per gram, (1 − H(unit | gram) / log(units)) ** power, from the non-zero cells of the
+    gram × unit weight matrix (`row`, `value`): 1 for a gram seen with one unit only, 0 for one
+    seen with every unit alike. `power` 0: every gram weighs 1."""
+    if not power or width < 2:
+        return np.ones(grams)
+    total = np.bincount(row, weights=value, minlength=grams)
+    share = value / total[row]
+    entropy = -np.bincount(row, weights=share * np.log(share), minlength=grams)
+    weight: Floats = np.maximum(0.0, 1.0 - entropy / np.log(width)) ** power
+    return weight
+
+
+def _naive_bayes(matrix: Floats, alpha: float, power: float,
+                 floor: float) -> tuple[Floats, Floats, Ids]:
+    """Per gram (row: its example weight per unit), log P(gram | unit) with add-α smoothing,
+    centred over units and multiplied by the gram's information weight — for the grams whose
+    weight reaches `floor` —, their weights, and which rows they are. Only the non-zero cells are
+    read one by one (a gram is seen with a few units: most of the matrix is zero, and a unit's
+    log-probability of a gram it never saw is one number per unit)."""
+    grams, width = matrix.shape
+    cells = np.flatnonzero(matrix)
+    row, column = np.divmod(cells, width)
+    value = matrix.ravel()[cells]
+    weight = _information(row, value, grams, width, power)
+    log_total = np.log(np.maximum(np.bincount(column, weights=value, minlength=width)
+                                  + alpha * grams, 1e-9))
+    unseen = np.log(alpha) - log_total  # a unit's log-probability of a gram it never saw
+    seen = np.log(value + alpha) - log_total[column]
+    mean = (unseen.sum() + np.bincount(row, weights=seen - unseen[column],
+                                       minlength=grams)) / width
+    kept = np.flatnonzero(weight >= floor) if floor > 0 else np.arange(grams)
+    at = np.full(grams, -1)
+    at[kept] = np.arange(len(kept))
+    held = at[row] >= 0
+    row, column, seen = row[held], column[held], seen[held]
+    weight_kept = weight[kept]
+    logp = np.subtract(unseen, mean[kept, None])
+    logp *= weight_kept[:, None]
+    logp.ravel()[at[row] * width + column] = (seen - mean[row]) * weight[row]
+    return logp, weight_kept, kept
+
+
+def _complement(matrix: Floats, alpha: float, power: float,
+                floor: float) -> tuple[Floats, Floats, Ids]:
+    """As `_naive_bayes`, scoring a unit by how unlike the OTHER units' examples the text is
+    (complement naive Bayes: each unit's complement pools many units' examples, so its
+    estimates rest on far more text than the unit's own)."""
+    grams, width = matrix.shape
+    cells = np.flatnonzero(matrix)
+    row = cells // width
+    weight = _information(row, matrix.ravel()[cells], grams, width, power)
+    other = matrix.sum(axis=1, keepdims=True) - matrix
+    logp = -(np.log(other + alpha) - np.log(np.maximum(other.sum(axis=0) + alpha * grams,
+                                                       1e-9)))
+    logp -= logp.mean(axis=1, keepdims=True)
+    logp *= weight[:, None]
+    kept = np.flatnonzero(weight >= floor) if floor > 0 else np.arange(grams)
+    return logp[kept], weight[kept], kept
+
+
 def _gram_of(key: int, longer: Sequence[str]) -> str:
     return longer[key - LONG] if key >= LONG else gram_of(key)
 
@@ -208,13 +288,17 @@ class UnitModel:
 
     def __init__(self, examples: Iterable[Example], units: Sequence[str], *,
                  shared: tuple[Example, ...] = (), alpha: float = 0.1,
-                 sharpness: float = 8.0, min_count: float = 2.0,
+                 sharpness: float = 8.0, min_count: float = 1.0,
                  min_grams: int = 30, complement: bool = False,
-                 keep_share: float = 1.0, found: Occurrences | None = None) -> None:
+                 keep_share: float = 1.0, information: float = 1.0,
+                 min_information: float = 0.3,
+                 found: Occurrences | None = None) -> None:
         """`shared`: examples common to many versions (the shipped corpus, whose grams are
         read once per process); `examples`: this version's own (its items' wording, its
         corrections); `found`: `occurrences` of the own examples' texts, if the caller has
-        them."""
+        them. `information`: the power of each gram's weight 1 − H(unit | gram) / log(units)
+        (0: every gram weighs 1, plain naive Bayes); `min_information`: grams weighing less are
+        left out."""
         self.units = tuple(units)
         self.sharpness = sharpness
         self.min_grams = min_grams
@@ -227,55 +311,47 @@ class UnitModel:
         if shared:
             found = merged(_shared_occurrences(tuple(example.text for example in shared)),
                            found, len(shared))
-        # Gram ids in order of first occurrence (texts in order, each text's grams by key): the
-        # stable sort below breaks ties among equally telling grams by this order.
+        # Gram ids in key order (a text's ids, sorted, are then in reading order); stop grams
+        # have none.
         meaningful = ~member(found.keys, _STOP_KEYS)
-        distinct = np.flatnonzero(meaningful)
-        by_first = distinct[np.argsort(found.first[distinct], kind="stable")]
-        gram_id = np.full(len(found.keys), -1, dtype=np.intp)
-        gram_id[by_first] = np.arange(len(by_first))
-        key_of_id = found.keys[by_first]
+        gram_id = np.cumsum(meaningful) - 1
+        gram_id[~meaningful] = -1
+        keys = found.keys[meaningful]
         rows = gram_id[found.gram]
         columns = np.array([unit_id.get(example.unit, -1) for example in every],
                            dtype=np.intp)[found.text]
         values = np.array([example.weight for example in every], dtype=np.float64)[found.text]
-        columns[rows < 0] = -1
         width = len(self.units)
-        known = columns >= 0
-        flat = np.bincount(rows[known] * width + columns[known], weights=values[known],
-                           minlength=len(by_first) * width)
-        matrix = flat.reshape(len(by_first), width)
-        # Grams seen (in weight) fewer than `min_count` times say too little to keep. Of the
-        # rest, only the `keep_share` most telling are kept: telling = how far the gram leans to
-        # one unit (its largest share of the weight minus a uniform share) × log(1 + weight).
-        # Grams spread evenly over units (来, 说, 楼 …) add noise to every sum and are dropped.
+        known = (columns >= 0) & (rows >= 0)
+        matrix = np.bincount(rows[known] * width + columns[known], weights=values[known],
+                             minlength=len(keys) * width).astype(np.float64, copy=False)
+        matrix = matrix.reshape(len(keys), width)
+        # Grams seen (in weight) fewer than `min_count` times are left out. With `keep_share`
+        # < 1, so are all but the most telling: telling = how far the gram leans to one unit
+        # (its largest share of the weight minus a uniform share) × log(1 + weight), ties in
+        # order of first occurrence (texts in order, each text's grams by key). The information
+        # weight below makes this unnecessary (grams spread evenly over units hardly vote).
         total = matrix.sum(axis=1)
         keep = np.flatnonzero(total >= min_count)
         if keep_share < 1.0 and len(keep):
             lean = matrix[keep].max(axis=1) / total[keep] - 1.0 / width
             telling = lean * np.log1p(total[keep])
             count = max(1, int(len(keep) * keep_share))
-            keep = np.sort(keep[np.argsort(-telling, kind="stable")[:count]])
-        matrix = matrix[keep]
-        if complement:
-            # Complement naive Bayes: a unit is scored by how unlike the OTHER units' examples
-            # the text is. Each unit's complement pools many units' examples, so its estimates
-            # rest on far more text than the unit's own — better when units have few examples.
-            matrix = matrix.sum(axis=1, keepdims=True) - matrix
-        totals = matrix.sum(axis=0) + alpha * len(keep)
-        logp = np.log(matrix + alpha) - np.log(np.maximum(totals, 1e-9))
-        if complement:
-            logp = -logp
-        logp -= logp.mean(axis=1, keepdims=True)
-        # Renumbered by key, so that a text's gram ids, sorted, are in reading order.
-        kept = key_of_id[keep]
-        by_key = np.argsort(kept)
-        kept = kept[by_key]
-        self._logp = np.ascontiguousarray(logp[by_key])
-        short = int(np.searchsorted(kept, LONG))
-        self._keys = kept
-        self.vocabulary = Vocabulary(kept[:short],
-                                     [_gram_of(key, found.longer) for key in kept[short:].tolist()])
+            first = found.first[meaningful][keep]
+            keep = np.sort(keep[np.lexsort((first, -telling))[:count]])
+        if len(keep) < len(keys):
+            matrix, keys = matrix[keep], keys[keep]
+        # Weighted, centred log-probabilities (gram × unit).
+        logp, weight, informative = (
+            _complement(matrix, alpha, information, min_information) if complement
+            else _naive_bayes(matrix, alpha, information, min_information))
+        keys = keys[informative]
+        self._logp = logp
+        self.information = weight  # per gram id, the weight of its vote
+        short = int(np.searchsorted(keys, LONG))
+        self._keys = keys
+        self.vocabulary = Vocabulary(keys[:short],
+                                     [_gram_of(key, found.longer) for key in keys[short:].tolist()])
         self._unit_index = {unit: i for i, unit in enumerate(self.units)}
         self._flat = np.full(len(self.units), 1.0 / len(self.units))
         self._none = self._logp[:0]
@@ -313,8 +389,10 @@ class UnitModel:
         per text)."""
         if not len(ids):
             return Prediction(self.units, self._flat.copy(), _NO_IDS, self._none)
-        # A short text is weak evidence: its mean is taken over at least `min_grams` grams (the
-        # missing ones count as neutral), so 今天天气不错 leaves the posterior nearly flat.
+        # The mean weighted vote per gram: a text of many grams that say little (weight near
+        # 0) is weak evidence. So is a short text: its mean is taken over at least `min_grams`
+        # grams (the missing ones count as neutral), so 今天天气不错 leaves the posterior
+        # nearly flat.
         rows = self._logp.take(ids, axis=0)
         z = np.add.reduce(rows, axis=0)  # rows.sum(axis=0), without the method's wrappers
         z *= self.sharpness / max(len(ids), self.min_grams)

@@ -51,9 +51,11 @@ class Weights:
     model_exact: bool = False
     model_units: int = 3
     model_alpha: float = 0.1
-    model_sharpness: float = 8.0
+    model_sharpness: float = 12.0
     model_complement: bool = False
-    model_keep: float = 0.8  # share of the model's n-grams kept (the most telling)
+    # Share of the model's n-grams kept (the most telling). Every gram's vote is already
+    # weighted by how much it tells (gridops.routing.learned), so all are kept.
+    model_keep: float = 1.0
     # Confidence = strength(top) × (margin_floor + (1 − margin_floor) × relative margin).
     scale: float = 1.2
     margin_floor: float = 0.4
