@@ -157,7 +157,9 @@ async def _receive_new(session: AsyncSession, valid: list[tuple[int, Order]],
     try:
         async with session.begin_nested():
             received = await intake.receive_many(
-                session, [intake.NewIncident(data, CHANNEL, o.order_no, o.version)
+                session, [intake.NewIncident(data, CHANNEL, o.order_no, o.version,
+                                             source_received_at=o.received_at,
+                                             source_deadline=o.deadline)
                           for _, o, data in fresh],
                 actor=HOTLINE, now=ctx.now, cal=ctx.cal, settings=ctx.settings)
     except Exception:  # a failed fast path must not lose orders: the slow path takes them all
@@ -231,7 +233,9 @@ async def _create(session: AsyncSession, order: Order, ctx: actions.Ctx) -> Inci
         return await intake.receive(session, data, actor=HOTLINE, now=ctx.now, cal=ctx.cal,
                                     settings=ctx.settings, channel=CHANNEL,
                                     external_id=order.order_no,
-                                    external_version=order.version)
+                                    external_version=order.version,
+                                    source_received_at=order.received_at,
+                                    source_deadline=order.deadline)
     except GridopsError as exc:
         if exc.status == 409 and "incident_id" in exc.extensions:
             raise _Exists from None

@@ -129,6 +129,10 @@ class NewIncident:
     external_id: str | None = None
     external_version: int | None = None
     photos: Sequence[storage.Upload] = ()
+    # The hotline's own times (when it took the call, its 办结时限): stored and shown, never
+    # used for gridops' clocks.
+    source_received_at: datetime | None = None
+    source_deadline: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -165,11 +169,14 @@ async def receive(session: AsyncSession, data: IncidentIn, *, actor: Actor, now:
                   cal: WorkingCalendar, settings: Settings, channel: str,
                   external_id: str | None = None, external_version: int | None = None,
                   photos: Sequence[storage.Upload] = (),
-                  store: storage.Storage | None = None) -> Incident:
+                  store: storage.Storage | None = None,
+                  source_received_at: datetime | None = None,
+                  source_deadline: datetime | None = None) -> Incident:
     """Create, place, route and (when sure) dispatch one incident; flush, never commit. 409
     when its (channel, external_id) was received before. The incident is in the session."""
     [received] = await receive_many(
-        session, [NewIncident(data, channel, external_id, external_version, photos)],
+        session, [NewIncident(data, channel, external_id, external_version, photos,
+                              source_received_at, source_deadline)],
         actor=actor, now=now, cal=cal, settings=settings, store=store)
     if received is None:
         existing = await session.scalar(select(Incident.id).where(
@@ -264,7 +271,8 @@ def _row(new: NewIncident, decision: Decision, place: Place, *, actor: Actor,
         "lon": location.lon if location else None, "grid_code": place.grid_code,
         "community_code": place.community_code, "street_code": place.street_code,
         "item_hint": data.item_code_hint, "source_category": data.category,
-        "source_kind": data.source_kind, "item_code": decision.item_code,
+        "source_kind": data.source_kind, "source_received_at": new.source_received_at,
+        "source_deadline": new.source_deadline, "item_code": decision.item_code,
         "item_name": item.name if item else None, "kind": item.kind if item else None,
         "level": item.level if item else None,
         # The grid fixed it, not the unit the item would go to: no unit is credited or blamed.

@@ -49,6 +49,11 @@ class Incident(Base):
     item_hint: Mapped[str | None] = mapped_column(String(16), default=None)
     source_category: Mapped[str | None] = mapped_column(String(100), default=None)
     source_kind: Mapped[str | None] = mapped_column(String(8), default=None)  # hotline 诉求类型
+    # The 12345 hotline's own times, as it sent them (null for other channels): when it took the
+    # call and its 办结时限. Shown only; gridops' clocks run from its own receipt and the item
+    # standard.
+    source_received_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
+    source_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     # Routing outcome (or the dispatcher's decision): one accountable unit.
     item_code: Mapped[str | None] = mapped_column(String(16), default=None)

@@ -169,6 +169,12 @@ class IncidentOut(BaseModel):
     street_code: str | None
     item_hint: str | None
     source_category: str | None
+    source_received_at: datetime | None = Field(description=(
+        "When the 12345 hotline took the call, as it sent it; null for other channels. Shown "
+        "only: gridops' clocks run from its own receipt (`created_at`)."))
+    source_deadline: datetime | None = Field(description=(
+        "The 12345 hotline's own deadline (办结时限), as last sent; null when none. Shown only: "
+        "gridops' resolve deadline is the `resolve` clock's, from the item standard."))
     item_code: str | None
     item_name: str | None
     kind: str | None
@@ -213,6 +219,7 @@ class IncidentOut(BaseModel):
             external_version=i.external_version, title=i.title, text=i.text, address=i.address,
             location=location, grid_code=i.grid_code, community_code=i.community_code,
             street_code=i.street_code, item_hint=i.item_hint, source_category=i.source_category,
+            source_received_at=i.source_received_at, source_deadline=i.source_deadline,
             item_code=i.item_code, item_name=i.item_name, kind=i.kind, level=i.level,
             unit_code=i.unit_code, assigned_street_code=i.assigned_street_code,
             co_units=list(i.co_units or []), urgency=i.urgency,
