@@ -2,7 +2,8 @@
 
 A table is a directory (`ruleset.yaml` header plus `items-*.yaml` parts, concatenated in file-name
 order) or one YAML/JSON document holding the header keys and `items`. Validation collects every
-problem before refusing, so an author fixes a table in one round (RULES_SCHEMA.md is the contract).
+problem before refusing, so an author fixes a table in one round (the contract:
+docs/routing.md § The table).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Every check RULES_SCHEMA.md promises, returning all problems as short sentences."""
+"""Every check of a rule table (docs/routing.md § The table), each problem a short sentence."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ EVENT_MAJORS = {"01": "市容环境", "02": "宣传广告", "03": "施工管理"
 LEVELS = {"grid", "community", "street", "unit"}
 URGENCIES = {"normal", "urgent"}
 MIN_ITEMS_PER_UNIT = 5
-# name -> (low, high), inclusive; RULES_SCHEMA.md
+# name -> (low, high), inclusive
 LIMITS = {"sign_hours": (0.25, 24.0), "resolve_hours": (1.0, 480.0),
           "urgent_sign_hours": (0.25, 24.0), "urgent_resolve_hours": (1.0, 240.0)}
 REQUIRED = ("code", "name", "kind", "major", "unit", "level", "urgency", "sign_hours",
