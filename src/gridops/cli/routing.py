@@ -20,7 +20,8 @@ rules_app = typer.Typer(no_args_is_help=True, help="Load, list and activate rule
 DEFAULT_CORPUS = Path("tests/routing/corpus")
 # The parts whose texts may be studied (and the model learns from).
 TUNING = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7")
-MEASURING = ("dev", "dev2", "dev3", "heldout")  # the parts only ever measured: their texts are never read
+# The parts only ever measured: their texts are never read.
+MEASURING = ("dev", "dev2", "dev3", "heldout")
 
 
 def _table_path(rules: Path | None, settings: Settings) -> Path:
