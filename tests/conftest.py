@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,32 @@ def _upgrade(conn: Connection, settings: Settings) -> None:
     cfg = alembic_config(settings)
     cfg.attributes["connection"] = conn
     command.upgrade(cfg, "head")
+
+
+@asynccontextmanager
+async def scratch_database(settings: Settings,
+                           **database: Any) -> AsyncIterator[tuple[Settings, AsyncEngine]]:
+    """A PostgreSQL database of its own, migrated to head, for tests whose transactions must
+    really commit (several connections, concurrency); `database` overrides pool settings. The
+    engine is disposed and the database dropped afterwards."""
+    import asyncpg
+
+    assert TEST_DB_URL
+    url, name = _fresh_postgres_url()
+    admin = await asyncpg.connect(make_url(TEST_DB_URL).set(
+        drivername="postgresql").render_as_string(hide_password=False))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    own = settings.model_copy(update={"database": DatabaseSettings(
+        url=url, **database)})  # type: ignore[arg-type]
+    engine = create_engine(own.database)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(_upgrade, own)
+        yield own, engine
+    finally:
+        await engine.dispose()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
 
 
 @pytest.fixture(scope="session")

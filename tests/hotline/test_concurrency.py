@@ -10,24 +10,22 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gridops import deps
 from gridops.audit.models import AuditEvent
 from gridops.auth.actor import SYSTEM
-from gridops.db import create_engine, create_sessionmaker
+from gridops.db import create_sessionmaker
 from gridops.incidents.models import Incident
 from gridops.main import create_app
 from gridops.outbox.models import OutboxMessage
 from gridops.places import service as places
 from gridops.routing import service as routing
-from gridops.settings import DatabaseSettings, Settings
-from tests.conftest import DEMO_PACK, TEST_DB_URL, _fresh_postgres_url, _upgrade
+from gridops.settings import Settings
+from tests.conftest import DEMO_PACK, scratch_database
 from tests.hotline.conftest import order, outage, signed
 from tests.routing.routing_sample import full_document
 
@@ -36,25 +34,11 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 async def own_db(settings: Settings, now: datetime) -> AsyncIterator[tuple[Settings, AsyncEngine]]:
-    url, name = _fresh_postgres_url()
-    admin = make_url(TEST_DB_URL).set(drivername="postgresql").render_as_string(
-        hide_password=False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    own = settings.model_copy(update={"database": DatabaseSettings(
-        url=url, pool_size=12)})  # type: ignore[arg-type]
-    engine = create_engine(own.database)
-    try:
-        async with engine.begin() as c:
-            await c.run_sync(_upgrade, own)
+    async with scratch_database(settings, pool_size=12) as (own, engine):
         async with create_sessionmaker(engine).begin() as session:
             await places.load_pack(session, DEMO_PACK, now=now)
             await routing.load_table(session, full_document(), actor=SYSTEM, now=now)
         yield own, engine
-    finally:
-        await engine.dispose()
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 @pytest.fixture

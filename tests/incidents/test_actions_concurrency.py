@@ -4,29 +4,24 @@ transactions: the row lock makes the second wait, then its version check refuses
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 
 import pytest
-from alembic import command
-from pydantic import SecretStr
 from sqlalchemy import func, select
-from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridops.audit.models import AuditEvent
 from gridops.auth.actor import SYSTEM, Actor
 from gridops.clock.calendar import build_calendar
-from gridops.db import create_engine, create_sessionmaker
+from gridops.db import create_sessionmaker
 from gridops.incidents import actions
 from gridops.incidents.action_schemas import ActionIn, DispatchIn, ReturnIn
 from gridops.incidents.models import Incident
-from gridops.ops.migrations import alembic_config
 from gridops.places.models import Unit
 from gridops.routing import service as routing
-from gridops.settings import DatabaseSettings, Settings
-from tests.conftest import TEST_DB_URL
+from gridops.settings import Settings
+from tests.conftest import scratch_database
 from tests.incidents.test_actions_support import DISPATCHER, UMLE
 from tests.routing.routing_sample import full_document
 
@@ -36,30 +31,8 @@ pytestmark = pytest.mark.postgres
 @pytest.fixture
 async def own_database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A database of its own: these transactions commit, and audit rows cannot be deleted."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    assert TEST_DB_URL
-    name = f"gridops_conc_{uuid.uuid4().hex[:8]}"
-    admin = make_url(TEST_DB_URL).set(drivername="postgresql").render_as_string(
-        hide_password=False)
-    conn = await asyncpg.connect(admin)
-    await conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(TEST_DB_URL).set(database=name).render_as_string(hide_password=False)
-    own = settings.model_copy(update={"database": DatabaseSettings(url=SecretStr(url))})
-    engine = create_engine(own.database)
-    try:
-        def upgrade(sync: Connection) -> None:
-            cfg = alembic_config(own)
-            cfg.attributes["connection"] = sync
-            command.upgrade(cfg, "head")
-
-        async with engine.begin() as c:
-            await c.run_sync(upgrade)
+    async with scratch_database(settings) as (_, engine):
         yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
-        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await conn.close()
 
 
 async def test_two_writers_on_one_version_one_wins(

@@ -11,21 +11,17 @@ from typing import Any
 
 import httpx
 import pytest
-from alembic import command
-from pydantic import SecretStr
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gridops.audit import service as audit
 from gridops.db import create_engine, create_sessionmaker
 from gridops.main import create_app
-from gridops.ops.migrations import alembic_config
 from gridops.places import service as places
 from gridops.routing import service as routing
-from gridops.settings import DatabaseSettings, Settings
+from gridops.settings import Settings
 from tests.builders import grids, load_rules
-from tests.conftest import DEMO_PACK, TEST_DB_URL
+from tests.conftest import DEMO_PACK, scratch_database
 
 pytestmark = pytest.mark.postgres
 URL = "/api/v1/incidents"
@@ -36,36 +32,14 @@ async def own_settings(settings: Settings, now: datetime,
                        monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Settings]:
     """A migrated database with the demo district and a rule table, committed; one pooled
     connection, so that every request reuses the last one's."""
-    import asyncpg  # type: ignore[import-untyped]
-
-    assert TEST_DB_URL
-    name = f"gridops_autocommit_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(make_url(TEST_DB_URL).set(
-        drivername="postgresql").render_as_string(hide_password=False))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(TEST_DB_URL).set(database=name).render_as_string(hide_password=False)
-    own = settings.model_copy(update={"database": DatabaseSettings(
-        url=SecretStr(url), pool_size=1, max_overflow=0)})
     # The process-wide caches of the grid index and the active rules describe other databases.
     monkeypatch.setattr(routing, "_active", routing._Active())
     monkeypatch.setattr(places, "_cache", places._Cached())
-    engine = create_engine(own.database)
-    try:
-        def upgrade(sync: Connection) -> None:
-            cfg = alembic_config(own)
-            cfg.attributes["connection"] = sync
-            command.upgrade(cfg, "head")
-
-        async with engine.begin() as conn:
-            await conn.run_sync(upgrade)
+    async with scratch_database(settings, pool_size=1, max_overflow=0) as (own, engine):
         async with create_sessionmaker(engine).begin() as session:
             await places.load_pack(session, DEMO_PACK, now=now)
             await load_rules(session, now)
         yield own
-    finally:
-        await engine.dispose()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture

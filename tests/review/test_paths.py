@@ -100,16 +100,23 @@ async def test_an_old_incident_counts_like_a_new_one(session: AsyncSession, run:
         "resolve_met": 1, "completed": 1, "open_end": 1, "overdue_open": 1}
 
 
-async def test_a_round_handed_over_after_the_week_counts_for_its_holder_at_the_end(
-        session: AsyncSession, run: Run) -> None:
-    # Open and overdue at the week end while UMLE held it; returned and redispatched to HURD the
-    # Monday after, so the clock is HURD's now. The first hand-over after the cut decides.
+async def _moved_after_the_week(session: AsyncSession) -> Incident:
+    """Open and overdue at the week end while UMLE held it; returned and redispatched to HURD the
+    Monday after."""
     moved = await b.incident(session, "HURD", b.G1, START, title="移交")
     await b.clock(session, moved, "resolve", local(THU, 10), started=local(MON, 9))
     await b.event(session, moved, "return_approved", END + timedelta(hours=1),
                   unit_code=["UMLE", None])
     await b.event(session, moved, "redispatched", END + timedelta(hours=2),
                   unit_code=[None, "HURD"])
+    return moved
+
+
+async def test_a_round_handed_over_after_the_week_counts_for_its_holder_at_the_end(
+        session: AsyncSession, run: Run) -> None:
+    # Open and overdue at the week end while UMLE held it; returned and redispatched to HURD the
+    # Monday after, so the clock is HURD's now. The first hand-over after the cut decides.
+    moved = await _moved_after_the_week(session)
     await b.event(session, moved, "return_approved", END + timedelta(hours=3),
                   unit_code=["HURD", None])  # a later hand-over does not decide
     kept = await b.incident(session, "HURD", b.G2, OLD, title="未移交")
@@ -123,13 +130,6 @@ async def test_a_round_handed_over_after_the_week_counts_for_its_holder_at_the_e
     assert {o.title: o.unit for o in review.overdue} == {"移交": "UMLE", "未移交": "HURD"}
 
 
-async def _moved_after_the_week(session: AsyncSession) -> None:
-    moved = await b.incident(session, "HURD", b.G1, START, title="移交")
-    await b.clock(session, moved, "resolve", local(THU, 10), started=local(MON, 9))
-    await b.event(session, moved, "return_approved", END + timedelta(hours=1),
-                  unit_code=["UMLE", None])
-    await b.event(session, moved, "redispatched", END + timedelta(hours=2),
-                  unit_code=[None, "HURD"])
 
 
 @pytest.mark.postgres
