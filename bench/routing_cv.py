@@ -1,5 +1,5 @@
-"""Cross-validate the router over the tuning parts (tune … tune7): the learned model of each fold
-never sees that fold; dev, dev2 and heldout are never read here.
+"""Cross-validate the router over the tuning parts (tune … tune8): the learned model of each fold
+never sees that fold; the dev parts and heldout are never read here.
 
     .venv/bin/python bench/routing_cv.py [--folds 5 | --by-author] [--threshold 0.55]
         [--config "model=8" --config "model_keep=0.7,model_sharpness=10" …]
@@ -19,7 +19,7 @@ tune4, tune5) is the estimate for unseen authors.
 
 Folds: by default 5, stratified by unit, so a fold's authors also wrote some of the texts the
 model learns from. --by-author leaves one author out at a time instead (an id's first two
-characters name its author: T0 tune, U0 tune2, VA–VD, WG–WJ, YK–YN, ZO–ZV; see the corpus README):
+characters name its author: T0 tune, U0 tune2, VA–VD, WG–WJ, YK–YN, ZO–ZV, RA–RD; see the corpus README):
 the model never saw the voice it is judged on, as with complaints written by outsiders.
 --curve adds the default's threshold curve; --model-only prints the learned model's own top-1
 accuracy per part instead.
@@ -42,7 +42,7 @@ from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import ItemStandard, demo_rules_path, parse_table
 
 CORPUS = Path("tests/routing/corpus")
-PARTS = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7")
+PARTS = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7", "tune8")
 THRESHOLDS = (0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
 
 
