@@ -35,7 +35,7 @@ class AuthSettings(BaseModel):
 
 
 class RoutingSettings(BaseModel):
-    triage_threshold: float = Field(0.55, ge=0, le=1)
+    triage_threshold: float = Field(0.60, ge=0, le=1)
     rules_path: Path | None = None  # default: the demo pack's rule table
 
 

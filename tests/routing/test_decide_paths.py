@@ -24,7 +24,7 @@ def test_one_unit_says_it_is_alone_and_is_a_plain_decision(rules: CompiledRules)
     assert isinstance(d, Decision)
     assert (d.unit_code, d.item_code, d.needs_triage, d.confidence) == ("PWR", "SJ09002",
                                                                        False, 0.996)
-    assert d.reasons[-1] == "only unit PWR matched; confidence 1.00 (threshold 0.55)"
+    assert d.reasons[-1] == "only unit PWR matched; confidence 1.00 (threshold 0.60)"
     assert d._replace(confidence=0.5).confidence == 0.5  # still a named tuple
 
 
@@ -37,8 +37,8 @@ def test_the_street_added_for_what_nobody_owns_is_weighed_against_the_one_unit(
     assert d.reasons[0].startswith("街镇托底: the text says “找不到主”")
     assert d.reasons[2].startswith("unit STR ")
     assert " vs runner-up PWR " in d.reasons[2]
-    assert d.reasons[2].endswith(f"; confidence {d.confidence:.2f} (threshold 0.55)")
-    assert 0.4 < d.confidence < 0.55
+    assert d.reasons[2].endswith(f"; confidence {d.confidence:.2f} (threshold 0.60)")
+    assert 0.4 < d.confidence < 0.60
     routed = rules.decide(POLE_NOBODY_OWNS, Hints(street_code=STREET), threshold=0.4)
     assert (routed.unit_code, routed.street_code, routed.needs_triage) == ("STR", STREET, False)
 

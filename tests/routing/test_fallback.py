@@ -82,7 +82,7 @@ def test_weak_evidence_is_supported_by_similar_wording(rules: CompiledRules,
                                                        phrases_only: CompiledRules) -> None:
     weak = phrases_only.decide("有个小贩", Hints())
     helped = rules.decide("有个小贩", Hints())
-    assert weak.item_code == helped.item_code == "SJ05001"
+    assert weak.candidates[0].item_code == helped.candidates[0].item_code == "SJ05001"
     assert helped.candidates[0].score > weak.candidates[0].score
     assert helped.confidence >= weak.confidence
     assert any("wording similar to SJ05001" in r for r in helped.reasons)

@@ -85,7 +85,7 @@ async def candidate_rules(session: AsyncSession,
 
 
 async def replay(session: AsyncSession, candidate: int | Path | str | bytes | Mapping[str, Any],
-                 *, since: datetime, limit: int = 1000, threshold: float = 0.55) -> ReplayReport:
+                 *, since: datetime, limit: int = 1000, threshold: float = 0.60) -> ReplayReport:
     """What would change if `candidate` were active, over incidents created since `since`."""
     rules, version, label = await candidate_rules(session, candidate)
     try:

@@ -487,7 +487,7 @@ class CompiledRules:
                 if any(longer in item_found for longer in covered_by[(index, key)]):
                     del item_found[key]
 
-    def decide(self, text: str, hints: Hints | None = None, threshold: float = 0.55,
+    def decide(self, text: str, hints: Hints | None = None, threshold: float = 0.60,
                ) -> Decision:
         return _decide.decide(self, text, hints or Hints(), threshold)
 

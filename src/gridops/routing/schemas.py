@@ -60,7 +60,7 @@ class PreviewOut(BaseModel):
                       "sign_due_at": "2026-11-24T04:00:00Z",
                       "resolve_due_at": "2026-11-27T02:00:00Z"},
         "reasons": ["SJ05001 占道经营: matched 推三轮车卖、占了半边路 (score 3.40)",
-                    "only unit UMLE matched; confidence 0.91 (threshold 0.55)"]}]})
+                    "only unit UMLE matched; confidence 0.91 (threshold 0.60)"]}]})
 
     unit_code: str | None
     item_code: str | None
