@@ -32,6 +32,11 @@ class AuthSettings(BaseModel):
     issuer: str | None = None
     audience: str | None = None
     token_ttl_minutes: int = 12 * 60
+    # How long an API process trusts a token it verified before checking it again (0: every
+    # call), and how long it keeps the identity provider's key set: a key withdrawn there, or a
+    # token signed with it, is refused within the sum of the two.
+    token_cache_seconds: float = Field(60.0, ge=0)
+    jwks_cache_seconds: float = Field(300.0, gt=0)
 
 
 class RoutingSettings(BaseModel):

@@ -68,19 +68,24 @@ def _scope_problem(a: Actor) -> str | None:
 
 class TokenVerifier:
     """Verifies bearer tokens. A verified token is remembered (up to `CACHE_SIZE`, the oldest
-    dropped first) until its `exp`: a client sends the same token on every call, and decoding
-    it again cost 7-8 % of a create's API CPU. Only tokens that verified are remembered, so
-    forged or broken ones cannot fill the cache; nothing of a token can change while it is
-    valid, its signature covers every claim. A key withdrawn meanwhile does not reach a token
-    remembered before: restarting the process does (docs/operations.md, Secrets)."""
+    dropped first) for `token_cache_seconds`, never past its `exp`: a client sends the same
+    token on every call, and decoding it again cost 7-8 % of a create's API CPU. Only tokens
+    that verified are remembered, so forged or broken ones cannot fill the cache; nothing of a
+    token can change while it is valid, its signature covers every claim, but its key can be
+    withdrawn: after the window the token is checked again. The identity provider's key set
+    is kept `jwks_cache_seconds` and its keys with it (not PyJWKClient's per-key cache, which
+    would keep a withdrawn key for the life of the process)."""
 
     CACHE_SIZE = 4096
 
     def __init__(self, auth: AuthSettings, clock: Callable[[], float] = time.time) -> None:
         self._auth = auth
-        self._jwks = jwt.PyJWKClient(auth.jwks_url, cache_keys=True) if auth.jwks_url else None
+        self._jwks = (jwt.PyJWKClient(auth.jwks_url, cache_keys=False, cache_jwk_set=True,
+                                      lifespan=auth.jwks_cache_seconds)
+                      if auth.jwks_url else None)
         self._clock = clock
-        self._verified: dict[str, tuple[Actor, float, float]] = {}  # actor, not before, exp
+        # actor, not before, trusted until (the window's end or exp, whichever first)
+        self._verified: dict[str, tuple[Actor, float, float]] = {}
 
     async def verify(self, token: str) -> Actor:
         known = self._verified.get(token)
@@ -88,12 +93,15 @@ class TokenVerifier:
             actor, not_before, expires = known
             if not_before <= self._clock() < expires:  # PyJWT's own bounds, without leeway
                 return actor
-            self._verified.pop(token, None)  # decoded again below: "token expired"
+            self._verified.pop(token, None)  # its window is over, or it expired: decoded again
         claims = await self._decode(token)
         actor = actor_from_claims(claims)
-        if len(self._verified) >= self.CACHE_SIZE:
-            self._verified.pop(next(iter(self._verified)))
-        self._verified[token] = (actor, _not_before(claims), int(claims["exp"]))
+        window = self._auth.token_cache_seconds
+        if window > 0:
+            if len(self._verified) >= self.CACHE_SIZE:
+                self._verified.pop(next(iter(self._verified)))
+            self._verified[token] = (actor, _not_before(claims),
+                                     min(int(claims["exp"]), self._clock() + window))
         return actor
 
     async def _decode(self, token: str) -> dict[str, Any]:
