@@ -125,7 +125,7 @@ async def test_receiver_down_then_up_gets_every_update_once_in_order(
     assert got == expected
     first = receiver.accepted[0]
     assert {"event_id", "sequence", "order_no", "incident_id", "event", "state", "at",
-            "unit_code", "unit_name", "note", "resolve_due_at"} <= set(first)
+            "unit_code", "unit_name", "note", "resolve_due_at", "source_deadline"} <= set(first)
     assert first["order_no"] in {"L1", "L2", "L3"}
     for incident_id in expected:
         sequences = [u["sequence"] for u in receiver.accepted if u["incident_id"] == incident_id]

@@ -12,8 +12,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.audit.models import AuditEvent
+from gridops.auth.actor import Role
 from gridops.clock.calendar import WorkingCalendar
 from gridops.hotline import service
+from gridops.incidents import actions
+from gridops.incidents.action_schemas import ActionIn
+from gridops.outbox.models import OutboxMessage
 from gridops.settings import Settings
 from tests.builders import make_incident
 from tests.hotline.conftest import Post, incident_of, order, results_by_no
@@ -120,6 +124,26 @@ async def test_amend_with_a_new_deadline_updates_it_and_keeps_the_call_time(
     assert results_by_no(await post([order("D1", version=3, event="updated")]))["D1"][
         "status"] == "updated"
     assert (await incident_of(session, "D1")).source_deadline == LATER_UTC
+
+
+async def test_updates_to_the_hotline_echo_its_deadline_as_gridops_holds_it(
+        post: Post, district: None, session: AsyncSession,
+        ctx: Callable[..., actions.Ctx]) -> None:
+    results_by_no(await post([order("E1", deadline=DEADLINE), order("E2")]))
+    first = await incident_of(session, "E1")
+    assert results_by_no(await post([order("E1", version=2, event="updated",
+                                           deadline=LATER)]))["E1"]["status"] == "updated"
+    await actions.accept(session, first.id, ActionIn(), ctx(Role.unit_operator, "UMLE"))
+    await session.commit()
+    sent = {}
+    for message in (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.topic == "hotline.update").order_by(OutboxMessage.id))).all():
+        sent.setdefault(message.payload["order_no"], []).append(
+            (message.payload["event"], _at(message.payload["source_deadline"])))
+    # Dispatched on arrival (the deadline as sent), accepted after the amendment (the new one);
+    # an order that sent none says so.
+    assert sent == {"E1": [("dispatched", DEADLINE_UTC), ("accepted", LATER_UTC)],
+                    "E2": [("dispatched", None)]}
 
 
 async def test_other_channels_show_no_hotline_times(

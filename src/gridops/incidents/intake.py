@@ -385,4 +385,9 @@ def _hotline_update(row: dict[str, Any], resolve_due_at: str, now: datetime) -> 
             "payload": {"order_no": row["external_id"], "incident_id": str(row["id"]),
                         "event": "dispatched", "state": row["state"], "at": now.isoformat(),
                         "unit_code": row["unit_code"], "unit_name": None, "note": None,
-                        "resolve_due_at": resolve_due_at}}
+                        "resolve_due_at": resolve_due_at,
+                        "source_deadline": _iso(row["source_deadline"])}}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return None if at is None else at.isoformat()

@@ -168,7 +168,10 @@ async def notify(session: AsyncSession, incident: Incident, ctx: Ctx, event: str
     payload = {"order_no": incident.external_id, "incident_id": str(incident.id),
                "event": event, "state": incident.state, "at": ctx.now.isoformat(),
                "unit_code": incident.unit_code, "unit_name": unit_name, "note": note,
-               "resolve_due_at": due.isoformat() if due else None}
+               "resolve_due_at": due.isoformat() if due else None,
+               # The hotline's own 办结时限 as gridops holds it (amendments replace it).
+               "source_deadline": (incident.source_deadline.isoformat()
+                                   if incident.source_deadline else None)}
     await outbox.enqueue(session, "hotline.update", payload, ordering_key=str(incident.id),
                          incident_id=incident.id, now=ctx.now)
 
