@@ -1,6 +1,6 @@
-"""A token stops being accepted once its signing key is withdrawn: the verified-token window and
-the identity provider's key set both expire (AuthSettings.token_cache_seconds,
-jwks_cache_seconds)."""
+"""A token stops being accepted once the identity provider withdraws its signing key: the key set
+expires after AuthSettings.jwks_cache_seconds, and its keys with it (the verified-token window is
+tests/auth/test_token_cache.py's)."""
 
 from __future__ import annotations
 
@@ -15,52 +15,11 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from gridops.auth.tokens import TokenVerifier, mint
+from gridops.auth.tokens import TokenVerifier
 from gridops.errors import Unauthorized
 from gridops.settings import AuthSettings
 
 NOW = datetime.now(UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = NOW.timestamp()
-
-    def __call__(self) -> float:
-        return self.at
-
-
-def _hs_token() -> str:
-    return mint(AuthSettings(), subject="w1", role="grid_worker", now=NOW, grid="G1")
-
-
-async def test_a_remembered_token_is_checked_again_when_its_window_ends(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    decoded: list[str] = []
-    real = jwt.decode
-    monkeypatch.setattr(jwt, "decode", lambda token, *a, **k: decoded.append(token)
-                        or real(token, *a, **k))
-    clock, token = Clock(), _hs_token()
-    verifier = TokenVerifier(AuthSettings(token_cache_seconds=30), clock=clock)
-    await verifier.verify(token)
-    clock.at += 29.9
-    await verifier.verify(token)
-    assert decoded == [token]
-    clock.at += 0.1
-    await verifier.verify(token)
-    assert decoded == [token, token]
-
-
-async def test_with_no_window_every_call_verifies(monkeypatch: pytest.MonkeyPatch) -> None:
-    decoded: list[str] = []
-    real = jwt.decode
-    monkeypatch.setattr(jwt, "decode", lambda token, *a, **k: decoded.append(token)
-                        or real(token, *a, **k))
-    verifier, token = TokenVerifier(AuthSettings(token_cache_seconds=0), clock=Clock()), _hs_token()
-    for _ in range(3):
-        await verifier.verify(token)
-    assert decoded == [token] * 3
-    assert verifier._verified == {}
 
 
 class _Keys:

@@ -1,4 +1,5 @@
-"""TokenVerifier remembers the tokens it verified, until they expire, within a bounded size."""
+"""TokenVerifier remembers the tokens it verified for a window, never past their expiry, within a
+bounded size."""
 
 from __future__ import annotations
 
@@ -72,6 +73,27 @@ async def test_a_remembered_token_before_its_iat_is_decoded_again(decodes: list[
     clock.at -= 5  # the host's clock stepped back before the token's issue
     await verifier.verify(token)  # PyJWT, on the real clock, accepts it again
     assert len(decodes) == 2
+
+
+async def test_a_remembered_token_is_checked_again_when_its_window_ends(
+        decodes: list[str]) -> None:
+    clock, token = Clock(), _token()
+    verifier = TokenVerifier(AuthSettings(token_cache_seconds=30), clock=clock)
+    await verifier.verify(token)
+    clock.at += 29.9
+    await verifier.verify(token)
+    assert decodes == [token]
+    clock.at += 0.1  # a key withdrawn meanwhile would refuse it now
+    await verifier.verify(token)
+    assert decodes == [token, token]
+
+
+async def test_with_no_window_every_call_verifies(decodes: list[str]) -> None:
+    verifier, token = TokenVerifier(AuthSettings(token_cache_seconds=0), clock=Clock()), _token()
+    for _ in range(3):
+        await verifier.verify(token)
+    assert decodes == [token] * 3
+    assert verifier._verified == {}
 
 
 async def test_refused_tokens_are_not_remembered(decodes: list[str]) -> None:
