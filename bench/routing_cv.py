@@ -1,4 +1,4 @@
-"""Cross-validate the router over the tuning parts (tune … tune8): the learned model of each fold
+"""Cross-validate the router over the tuning parts (tune … tune9): the learned model of each fold
 never sees that fold; the dev parts and heldout are never read here.
 
     .venv/bin/python bench/routing_cv.py [--folds 5 | --by-author] [--threshold 0.55]
@@ -19,7 +19,7 @@ tune4, tune5) is the estimate for unseen authors.
 
 Folds: by default 5, stratified by unit, so a fold's authors also wrote some of the texts the
 model learns from. --by-author leaves one author out at a time instead (an id's first two
-characters name its author: T0 tune, U0 tune2, VA–VD, WG–WJ, YK–YN, ZO–ZV, RA–RD; see the
+characters name its author: T0 tune, U0 tune2, VA–VD, WG–WJ, YK–YN, ZO–ZV, RA–RD, RI–RL; see the
 corpus README): the model never saw the voice it is judged on, as with complaints written by
 outsiders.
 --curve adds the default's threshold curve; --model-only prints the learned model's own top-1
@@ -43,7 +43,7 @@ from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import ItemStandard, demo_rules_path, parse_table
 
 CORPUS = Path("tests/routing/corpus")
-PARTS = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7", "tune8")
+PARTS = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7", "tune8", "tune9")
 THRESHOLDS = (0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
 
 

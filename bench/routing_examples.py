@@ -15,7 +15,7 @@ from pathlib import Path
 
 CORPUS = Path("tests/routing/corpus")
 PARTS = ("tune.jsonl", "tune2.jsonl", "tune3.jsonl", "tune4.jsonl",
-         "tune5.jsonl", "tune6.jsonl", "tune7.jsonl", "tune8.jsonl")
+         "tune5.jsonl", "tune6.jsonl", "tune7.jsonl", "tune8.jsonl", "tune9.jsonl")
 OUT = Path("src/gridops/routing/examples/corpus-examples.jsonl")
 
 

@@ -97,7 +97,9 @@ async def test_a_stored_correction_teaches_the_next_compiled_version(
     await service.load_table(session, table, actor=ADMIN, now=now)
     after = await service.decide(session, BOX, Hints(street_code=STREET), 0.55)
     assert (after.unit_code, after.needs_triage) == ("PWR", False), after.reasons
-    assert any(re.search(r"learned model consulted .*: PWR (0\.9\d|1\.00)", r)
+    # The model's first vote is PWR, with most of the probability (the shipped examples'
+    # own votes dilute it as they grow: 0.9x with 6,260 of them, 0.8x with 8,468).
+    assert any(re.search(r"learned model consulted [^:]*: PWR (0\.[5-9]\d|1\.00)", r)
                for r in after.reasons), after.reasons
 
 
