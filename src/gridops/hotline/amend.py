@@ -10,14 +10,13 @@ order a unit has signed for keeps its unit and deadlines: only a dispatcher move
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gridops.clock import service as clock
 from gridops.hotline.schemas import Order
 from gridops.incidents import actions, intake
 from gridops.incidents.actions import base
+from gridops.incidents.hotline_updates import utc_iso
 from gridops.incidents.models import Incident
 from gridops.incidents.schemas import IncidentIn
 from gridops.routing import service as routing
@@ -26,10 +25,6 @@ from gridops.routing.rules import Decision, Hints, ItemStandard
 _AMENDED = ("title", "text", "address", "lat", "lon", "source_category", "source_kind",
             "urgency")
 _PLACE = ("grid_code", "community_code", "street_code")
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 def untouched(incident: Incident) -> bool:
@@ -59,7 +54,7 @@ async def amend(session: AsyncSession, incident: Incident, order: Order, data: I
     # The hotline's own 办结时限, shown only (gridops' deadlines stay the item standard's). An
     # amendment without one keeps the stored one.
     if order.deadline is not None and order.deadline != incident.source_deadline:
-        changes["source_deadline"] = [_iso(incident.source_deadline), _iso(order.deadline)]
+        changes["source_deadline"] = [utc_iso(incident.source_deadline), utc_iso(order.deadline)]
         incident.source_deadline = order.deadline
     await base.finish(session, incident, ctx, "updated", before=base.snapshot(incident),
                       note="热线工单更新 (amended by the 12345 hotline)",

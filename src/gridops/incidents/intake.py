@@ -30,7 +30,7 @@ from gridops.clock import policy
 from gridops.clock.calendar import WorkingCalendar
 from gridops.clock.policy import ClockState
 from gridops.errors import Conflict, Forbidden, Invalid
-from gridops.incidents import duplicates, inserts, storage
+from gridops.incidents import duplicates, hotline_updates, inserts, storage
 from gridops.incidents.models import Attachment, Incident
 from gridops.incidents.schemas import OPEN_STATES, IncidentIn
 from gridops.places import service as places
@@ -362,32 +362,30 @@ def _children(drafts: Sequence[_Draft], rows: inserts.Rows, *, actor: Actor,
         rows.clocks += [{"id": uuid.uuid4(), "incident_id": incident_id,
                          **{name: getattr(state, name) for name in _CLOCK_FIELDS}}
                         for state in draft.received.clocks]
-        due = draft.received.clocks[-1].due_at.isoformat()
+        due = draft.received.clocks[-1].due_at
         entries.append(audit.Entry(
             incident_id, "incident.dispatched", from_state="triage", to_state="dispatched",
             note="自动派单 (router)",
             changes={"unit_code": [None, row["unit_code"]],
                      "assigned_street_code": [None, row["assigned_street_code"]],
                      "item_code": [None, row["item_code"]], "by": "router",
-                     "resolve_due_at": due}))
+                     "resolve_due_at": due.isoformat()}))
         if row["channel"] == HOTLINE:
             rows.messages.append(_hotline_update(row, due, now))
     rows.events += audit.chained_rows(entries, actor=actor, at=now)
     return rows
 
 
-def _hotline_update(row: dict[str, Any], resolve_due_at: str, now: datetime) -> dict[str, Any]:
+def _hotline_update(row: dict[str, Any], resolve_due_at: datetime,
+                    now: datetime) -> dict[str, Any]:
     """The 12345 platform hears of the dispatch (`outbox.enqueue`'s row; `unit_name` is filled
     in when written)."""
-    return {"event_id": uuid.uuid4(), "topic": "hotline.update", "ordering_key": str(row["id"]),
-            "incident_id": row["id"], "state": "pending", "attempts": 0, "last_error": None,
-            "created_at": now, "available_at": now, "delivered_at": None,
-            "payload": {"order_no": row["external_id"], "incident_id": str(row["id"]),
-                        "event": "dispatched", "state": row["state"], "at": now.isoformat(),
-                        "unit_code": row["unit_code"], "unit_name": None, "note": None,
-                        "resolve_due_at": resolve_due_at,
-                        "source_deadline": _iso(row["source_deadline"])}}
-
-
-def _iso(at: datetime | None) -> str | None:
-    return None if at is None else at.isoformat()
+    return {"event_id": uuid.uuid4(), "topic": hotline_updates.TOPIC,
+            "ordering_key": str(row["id"]), "incident_id": row["id"], "state": "pending",
+            "attempts": 0, "last_error": None, "created_at": now, "available_at": now,
+            "delivered_at": None,
+            "payload": hotline_updates.payload(
+                order_no=row["external_id"], incident_id=str(row["id"]), event="dispatched",
+                state=row["state"], at=now, unit_code=row["unit_code"], unit_name=None,
+                note=None, resolve_due_at=resolve_due_at,
+                source_deadline=row["source_deadline"])}

@@ -27,6 +27,7 @@ from gridops.clock.calendar import WorkingCalendar
 from gridops.clock.models import SlaClock
 from gridops.clock.policy import HandOver
 from gridops.errors import Conflict, Forbidden, Invalid, NotFound
+from gridops.incidents import hotline_updates
 from gridops.incidents.lifecycle import (
     OPEN_STATES,
     RULES,
@@ -165,14 +166,11 @@ async def notify(session: AsyncSession, incident: Incident, ctx: Ctx, event: str
     due = await session.scalar(select(SlaClock.due_at).where(
         SlaClock.incident_id == incident.id, SlaClock.kind == "resolve",
         SlaClock.outcome.is_(None)).order_by(SlaClock.round.desc()).limit(1))
-    payload = {"order_no": incident.external_id, "incident_id": str(incident.id),
-               "event": event, "state": incident.state, "at": ctx.now.isoformat(),
-               "unit_code": incident.unit_code, "unit_name": unit_name, "note": note,
-               "resolve_due_at": due.isoformat() if due else None,
-               # The hotline's own 办结时限 as gridops holds it (amendments replace it).
-               "source_deadline": (incident.source_deadline.isoformat()
-                                   if incident.source_deadline else None)}
-    await outbox.enqueue(session, "hotline.update", payload, ordering_key=str(incident.id),
+    payload = hotline_updates.payload(
+        order_no=incident.external_id, incident_id=str(incident.id), event=event,
+        state=incident.state, at=ctx.now, unit_code=incident.unit_code, unit_name=unit_name,
+        note=note, resolve_due_at=due, source_deadline=incident.source_deadline)
+    await outbox.enqueue(session, hotline_updates.TOPIC, payload, ordering_key=str(incident.id),
                          incident_id=incident.id, now=ctx.now)
 
 
