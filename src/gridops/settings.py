@@ -8,6 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from gridops.routing.scoring import TRIAGE_THRESHOLD
+
 DEV_JWT_SECRET = "gridops-development-secret-do-not-use-in-production"
 DEV_HOTLINE_SECRET = "gridops-development-hotline-secret"
 
@@ -40,7 +42,7 @@ class AuthSettings(BaseModel):
 
 
 class RoutingSettings(BaseModel):
-    triage_threshold: float = Field(0.60, ge=0, le=1)
+    triage_threshold: float = Field(TRIAGE_THRESHOLD, ge=0, le=1)
     rules_path: Path | None = None  # default: the demo pack's rule table
 
 

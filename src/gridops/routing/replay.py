@@ -22,6 +22,7 @@ from gridops.errors import Unavailable
 from gridops.incidents.models import Incident
 from gridops.routing import service
 from gridops.routing.rules import CompiledRules, Decision, Hints
+from gridops.routing.scoring import TRIAGE_THRESHOLD
 
 TRIAGE = "triage"
 MAX_EXAMPLES = 20
@@ -85,7 +86,8 @@ async def candidate_rules(session: AsyncSession,
 
 
 async def replay(session: AsyncSession, candidate: int | Path | str | bytes | Mapping[str, Any],
-                 *, since: datetime, limit: int = 1000, threshold: float = 0.60) -> ReplayReport:
+                 *, since: datetime, limit: int = 1000,
+                 threshold: float = TRIAGE_THRESHOLD) -> ReplayReport:
     """What would change if `candidate` were active, over incidents created since `since`."""
     rules, version, label = await candidate_rules(session, candidate)
     try:

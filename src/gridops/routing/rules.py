@@ -33,7 +33,7 @@ from gridops.routing.learned import (
 )
 from gridops.routing.ngrams import SEPARATOR, GramIndex, learned_keys
 from gridops.routing.normalise import normalise
-from gridops.routing.scoring import Evidence, Weights, phrase_weight
+from gridops.routing.scoring import TRIAGE_THRESHOLD, Evidence, Weights, phrase_weight
 from gridops.routing.similarity import ItemSimilarity, item_document
 from gridops.routing.table import ItemStandard
 
@@ -487,8 +487,8 @@ class CompiledRules:
                 if any(longer in item_found for longer in covered_by[(index, key)]):
                     del item_found[key]
 
-    def decide(self, text: str, hints: Hints | None = None, threshold: float = 0.60,
-               ) -> Decision:
+    def decide(self, text: str, hints: Hints | None = None,
+               threshold: float = TRIAGE_THRESHOLD) -> Decision:
         return _decide.decide(self, text, hints or Hints(), threshold)
 
 

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+# Below this confidence an incident waits in triage (GRIDOPS_ROUTING__TRIAGE_THRESHOLD). 0.60:
+# the least 4 × wrong + triage in leave-one-author-out CV (docs/routing.md § Current figures).
+TRIAGE_THRESHOLD = 0.60
+
 
 @dataclass(frozen=True, slots=True)
 class Weights:
