@@ -96,14 +96,24 @@ async def _stored(settings: Settings, incident_id: str) -> tuple[int, int, bool]
         await engine.dispose()
 
 
-async def test_a_plain_create_commits_without_begin_or_commit(
-        served: tuple[httpx.AsyncClient, list[str]], own_settings: Settings,
-        auth: Callable[..., dict[str, str]]) -> None:
+@pytest.fixture
+async def warmed(served: tuple[httpx.AsyncClient, list[str]], own_settings: Settings,
+                 auth: Callable[..., dict[str, str]],
+                 ) -> tuple[httpx.AsyncClient, list[str], dict[str, str], Any]:
+    """After one plain create (pool, prepared statements, caches warm), with nothing sent yet:
+    the client, what its connection is sent, a grid worker's headers and their grid."""
     client, sent = served
     grid = await _grid(own_settings)
     headers = auth("grid_worker", grid=grid.code)
     assert (await client.post(URL, headers=headers, json=_report(grid, 1))).status_code == 201
     sent.clear()
+    return client, sent, headers, grid
+
+
+async def test_a_plain_create_commits_without_begin_or_commit(
+        warmed: tuple[httpx.AsyncClient, list[str], dict[str, str], Any],
+        own_settings: Settings) -> None:
+    client, sent, headers, grid = warmed
     response = await client.post(URL, headers=headers, json=_report(grid, 2))
     assert response.status_code == 201, response.text
     assert response.json()["state"] == "dispatched"
@@ -112,13 +122,9 @@ async def test_a_plain_create_commits_without_begin_or_commit(
 
 
 async def test_a_create_with_an_idempotency_key_keeps_its_transaction(
-        served: tuple[httpx.AsyncClient, list[str]], own_settings: Settings,
-        auth: Callable[..., dict[str, str]]) -> None:
-    client, sent = served
-    grid = await _grid(own_settings)
-    headers = auth("grid_worker", grid=grid.code)
-    assert (await client.post(URL, headers=headers, json=_report(grid, 1))).status_code == 201
-    sent.clear()
+        warmed: tuple[httpx.AsyncClient, list[str], dict[str, str], Any],
+        own_settings: Settings) -> None:
+    client, sent, headers, grid = warmed
     # The same pooled connection as the plain create before: the pool reset it.
     keyed = await client.post(URL, headers={**headers, "Idempotency-Key": "k-1"},
                               json=_report(grid, 2))
