@@ -139,10 +139,11 @@ async def test_updates_to_the_hotline_echo_its_deadline_as_gridops_holds_it(
     for message in (await session.scalars(select(OutboxMessage).where(
             OutboxMessage.topic == "hotline.update").order_by(OutboxMessage.id))).all():
         sent.setdefault(message.payload["order_no"], []).append(
-            (message.payload["event"], _at(message.payload["source_deadline"])))
-    # Dispatched on arrival (the deadline as sent), accepted after the amendment (the new one);
-    # an order that sent none says so.
-    assert sent == {"E1": [("dispatched", DEADLINE_UTC), ("accepted", LATER_UTC)],
+            (message.payload["event"], message.payload["source_deadline"]))
+    # Dispatched on arrival (the deadline as sent, in UTC like every time of the payload),
+    # accepted after the amendment (the new one); an order that sent none says so.
+    assert sent == {"E1": [("dispatched", DEADLINE_UTC.isoformat()),
+                           ("accepted", LATER_UTC.isoformat())],
                     "E2": [("dispatched", None)]}
 
 
