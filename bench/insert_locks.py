@@ -10,7 +10,9 @@ the keys? On a scratch database (migrated, demo district), one create is made th
 in-process to capture its statement and parameters (`inserts.insert_all`, PostgreSQL); then
 `--users` connections replay it with fresh ids for `--seconds`, the keys dropped and added back
 round by round in turns. Prints, per round, the inserts per second and the CPU of the PostgreSQL
-backends per insert (from /proc, same host), and the medians with and without the keys.
+backends per insert (from /proc, same host), the MultiXact SLRU pages touched per insert
+(`pg_stat_slru`, cluster-wide: other databases' traffic counts too), and the medians with and
+without the keys.
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ from sqlalchemy.dialects import postgresql
 KEYS = ("ALTER TABLE incident ADD FOREIGN KEY (ruleset_version) REFERENCES ruleset (version), "
         "ADD FOREIGN KEY (unit_code) REFERENCES unit (code), "
         "ADD FOREIGN KEY (grid_code) REFERENCES grid (code)")
+MULTIXACT_PAGES = ("SELECT coalesce(sum(blks_hit + blks_read + blks_zeroed), 0) FROM pg_stat_slru "
+                   "WHERE name LIKE 'MultiXact%'")
 SHARED_KEYS = ("SELECT conname FROM pg_constraint WHERE conrelid = 'incident'::regclass "
                "AND contype = 'f' AND confrelid IN "
                "('ruleset'::regclass, 'unit'::regclass, 'grid'::regclass)")
@@ -61,13 +65,14 @@ def fresh(params: dict[str, Any], names: tuple[str, ...]) -> list[Any]:
 
 
 async def replay(dsn: str, sql: str, params: dict[str, Any], names: tuple[str, ...],
-                 users: int, seconds: float) -> tuple[float, float]:
+                 users: int, seconds: float) -> tuple[float, float, float]:
     conns = [await asyncpg.connect(dsn) for _ in range(users)]
     try:
         for conn in conns:  # prepared, planned
             await conn.fetch(sql, *fresh(params, names))
         pids = [conn.get_server_pid() for conn in conns]
         before = sum(srv.process_cpu(pid) for pid in pids)
+        pages = int(await conns[0].fetchval(MULTIXACT_PAGES))
         stop, count = time.perf_counter() + seconds, 0
 
         async def loop(conn: asyncpg.Connection) -> None:
@@ -78,7 +83,8 @@ async def replay(dsn: str, sql: str, params: dict[str, Any], names: tuple[str, .
 
         await asyncio.gather(*(loop(conn) for conn in conns))
         cpu = sum(srv.process_cpu(pid) for pid in pids) - before
-        return count / seconds, 1000 * cpu / max(1, count)
+        pages = int(await conns[0].fetchval(MULTIXACT_PAGES)) - pages
+        return count / seconds, 1000 * cpu / max(1, count), pages / max(1, count)
     finally:
         for conn in conns:
             await conn.close()
@@ -111,10 +117,11 @@ async def run(users: int, seconds: float, rounds: int) -> None:
         for r in range(rounds):
             for present in ((True, False) if r % 2 == 0 else (False, True)):
                 await set_keys(dsn, present)
-                rate, ms = await replay(dsn, sql, params, names, users, seconds)
+                rate, ms, pages = await replay(dsn, sql, params, names, users, seconds)
                 cpu[present].append(ms)
                 print(f"round {r + 1} {'with' if present else 'without':7s} keys, {users} users: "
-                      f"{rate:7.1f} inserts/s, PostgreSQL {ms:.3f} ms per insert", flush=True)
+                      f"{rate:7.1f} inserts/s, PostgreSQL {ms:.3f} ms and {pages:.2f} MultiXact "
+                      "SLRU pages per insert", flush=True)
         with_keys, without = statistics.median(cpu[True]), statistics.median(cpu[False])
         print(f"median PostgreSQL CPU per insert: with the keys {with_keys:.3f} ms, without "
               f"{without:.3f} ms ({without - with_keys:+.3f} ms)")
