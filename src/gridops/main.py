@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from gridops import api, errors
 from gridops.auth.tokens import TokenVerifier
@@ -18,6 +21,8 @@ from gridops.ops.metrics import Metrics
 from gridops.ops.middleware import RequestContext
 from gridops.ops.migrations import head_revisions
 from gridops.settings import Settings
+
+log = logging.getLogger("gridops.startup")
 
 DESCRIPTION = """
 Dispatch core of a district grid-governance command system (网格化服务管理 · 接诉即办).
@@ -63,6 +68,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker_task = asyncio.create_task(
             worker.run(app.state.sessionmaker, settings, app.state.calendar, stop,
                        metrics=app.state.metrics))
+    await _warm_router(app.state.sessionmaker)
     # What start-up made (modules, schemas, mappers: ~190,000 objects) lives as long as the
     # process: out of the collector's sight, a full collection no longer walks it (one took
     # 120 ms of CPU, pausing every request in flight, every few thousand creates).
@@ -76,3 +82,21 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             with contextlib.suppress(asyncio.CancelledError, TimeoutError):
                 await asyncio.wait_for(worker_task, timeout=10)
         await engine.dispose()
+
+
+async def _warm_router(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+    """Compile the active rule table before the first request, not in it: the first compile in
+    a process also reads the shipped examples (~0.2–0.3 s that the first routed create would
+    wait). A database not migrated or without an active table is no reason not to start: the
+    first routed request compiles, or answers 503, as without this."""
+    from gridops.errors import Unavailable
+    from gridops.routing import service as routing
+
+    try:
+        async with sessionmaker() as session:
+            rules = await routing.active_rules(session)
+    except (Unavailable, SQLAlchemyError, OSError) as exc:
+        log.warning("rule table not compiled at start-up (the first routed request will): %s",
+                    exc)
+        return
+    log.info("rule table v%s compiled at start-up", rules.version)
