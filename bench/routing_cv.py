@@ -1,4 +1,4 @@
-"""Cross-validate the router over the tuning parts (tune … tune9): the learned model of each fold
+"""Cross-validate the router over the tuning parts (tune … tune10): the learned model of each fold
 never sees that fold; the dev parts and heldout are never read here.
 
     .venv/bin/python bench/routing_cv.py [--folds 5 | --by-author] [--threshold 0.55]
@@ -19,9 +19,9 @@ tune4, tune5) is the estimate for unseen authors.
 
 Folds: by default 5, stratified by unit, so a fold's authors also wrote some of the texts the
 model learns from. --by-author leaves one author out at a time instead (an id's first two
-characters name its author: T0 tune, U0 tune2, VA–VD, WG–WJ, YK–YN, ZO–ZV, RA–RD, RI–RL; see the
-corpus README): the model never saw the voice it is judged on, as with complaints written by
-outsiders.
+characters name its author: T0 tune, U0 tune2, VA–VD, WG–WJ, YK–YN, ZO–ZV, RA–RD, RI–RL,
+QA–QD; see the corpus README): the model never saw the voice it is judged on, as with
+complaints written by outsiders.
 --curve adds the default's threshold curve; --model-only prints the learned model's own top-1
 accuracy per part instead.
 """
@@ -35,6 +35,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import NamedTuple
 
+from gridops.cli.routing import TUNING
 from gridops.routing.evaluate import LOCATED_STREET, load_corpus
 from gridops.routing.evaluate import Example as Labelled
 from gridops.routing.learned import Example, UnitModel, item_examples
@@ -43,7 +44,7 @@ from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import ItemStandard, demo_rules_path, parse_table
 
 CORPUS = Path("tests/routing/corpus")
-PARTS = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7", "tune8", "tune9")
+PARTS = TUNING
 THRESHOLDS = (0.45, 0.50, 0.55, 0.60, 0.65, 0.70)
 
 

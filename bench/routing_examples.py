@@ -4,7 +4,7 @@
 
 The router must not read tests/ at run time, so the labelled complaints it learns from are
 copied, as {"text", "unit"} lines, to src/gridops/routing/examples/corpus-examples.jsonl.
-the dev parts (dev … dev4) and heldout.jsonl are never read here: they measure what the model has
+the dev parts (dev … dev5) and heldout.jsonl are never read here: they measure what the model has
 not seen.
 """
 
@@ -13,9 +13,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from gridops.cli.routing import TUNING
+
 CORPUS = Path("tests/routing/corpus")
-PARTS = ("tune.jsonl", "tune2.jsonl", "tune3.jsonl", "tune4.jsonl",
-         "tune5.jsonl", "tune6.jsonl", "tune7.jsonl", "tune8.jsonl", "tune9.jsonl")
+PARTS = tuple(f"{part}.jsonl" for part in TUNING)
 OUT = Path("src/gridops/routing/examples/corpus-examples.jsonl")
 
 
