@@ -15,6 +15,7 @@ from operator import itemgetter
 import numpy as np
 
 from gridops.routing import learned_decide as learned
+from gridops.routing import reporter
 from gridops.routing.aliases import DISOWNING
 from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
 from gridops.routing.scoring import Evidence, Weights
@@ -36,7 +37,10 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     w = rules.weights
     items = rules.items
     reasons: list[str] = []
-    evidence = rules.scan(text)
+    who, matter = reporter.split(text) if w.reporter != 1.0 else ("", text)
+    evidence = rules.scan(matter)
+    if who:
+        _add_reporter(rules, who, evidence, reasons)
     scores = {index: sum(found.values()) for index, found in evidence.found.items()}
     if hints.category:
         _add_category(rules, hints.category, scores, evidence, reasons)
@@ -135,6 +139,19 @@ def _could_change(units: dict[str, float], w: Weights, threshold: float) -> bool
     worst = ((1.0 - math.exp(-s1 / w.scale))
              * (w.margin_floor + (1 - w.margin_floor) * (s1 - s2) / s1))
     return worst < threshold
+
+
+def _add_reporter(rules: CompiledRules, who: str, evidence: Evidence,
+                  reasons: list[str]) -> None:
+    """The reporter's opening, its phrases at their reduced weight. The learned model and the
+    similarity read only the matter (`evidence.norm`): by-author CV, all tuning parts at 0.60,
+    cost 1,785 so, 1,793 with them reading the opening too, 1,814 with no split."""
+    found = rules.scan(who, rules.weights.reporter, exclusions=False)
+    for index, phrases in found.found.items():
+        for key, weight in phrases.items():
+            evidence.phrase(index, key, weight)
+    reasons.append(f"the opening “{who}” names the reporter, not the matter: read at weight "
+                   f"×{rules.weights.reporter:g} (来电人身份不是诉求)")
 
 
 def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],

@@ -22,6 +22,9 @@ class Weights:
     length_cap: float = 0.6
     # The hotline's own category text counts at this share of a phrase found in the complaint.
     category: float = 0.5
+    # The reporter's own opening (来电人系公交司机，…: gridops.routing.reporter) is read at this
+    # share: it names who reports, not the matter. 1 reads it as the rest of the text.
+    reporter: float = 0.25
     # The item a grid worker picked: a strong prior that clear text evidence can still beat.
     hint: float = 6.0
     hint_grid_app: float = 7.0

@@ -1,0 +1,58 @@
+"""Who reports is not what is reported (来电人身份不是诉求事项).
+
+A 12345 order or a relayed message often opens with the reporter: 来电人系公交司机，…;
+锦江华府业委会反映：…; 开网约车的，…; 社区刘主任，我是物业的，…. The words of that opening
+name the reporter's trade or office, and read as a matter they would send the complaint to the
+reporter's own unit (公交司机 → the bus operator's TRB, 业委会 → HURD). `split` cuts such an
+opening off, so that the router reads it at a low weight (`Weights.reporter`) and the rest of
+the text, the matter, at full weight.
+
+Only an opening is cut, and only in the shapes below; an opening that could be the matter itself
+(楼下饭店油烟太大投诉：) is not one of them: before 反映/投诉 … the words must end as a person or
+a body does (…会, …员, …户, …司机).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["split"]
+
+_STOP = "，,。；;：:！!？?\n"
+# A greeting to the community office before the opening: 社区刘主任，/ 王书记您好，
+_GREETING = (rf"(?:(?:社区)?[\u4e00-\u9fff]{{0,3}}(?:主任|书记|网格员|同志|领导)(?:好|您好|你好)?"
+             rf"[{_STOP}\s]*)?")
+# How a person or a body ends: 业委会, 网格员, 志愿者, 骑手, 公交司机, 几户, 物业, 老板 …
+_AGENT = "会员人户者手机长主工师板生业司们姐妹哥嫂爷奶婆公队团站部处委办校园院所厂店行属客民东友家"
+_REPORTS = (r"(?:这边|那边)?(?:反映|报告|报|来电|投诉|举报|留言|求助)"
+            r"(?:个事|一下|个情况|一个事|一件事|情况)?")
+
+_OPENINGS = [
+    # 来电人系公交司机，… / 来电人是本小区业主。
+    rf"来电人(?:系|是|为|自称)(?P<who>[^{_STOP}]{{1,24}})[{_STOP}]",
+    # 锦江华府业委会反映：… / 公交司机反映，… / 代5楼几户报：…
+    rf"(?P<who>[^{_STOP}]{{1,16}}?[{_AGENT}]){_REPORTS}[{_STOP}]",
+    # 开网约车的，… / 我是开的士的。
+    rf"(?:我是|我系|本人是|本人系)?(?P<who>开[^{_STOP}]{{1,6}}?的)[{_STOP}]",
+    # 我是本栋楼栋长，… / 本人系退休教师；… / 我是在物流园上班的，… (a person: it ends as one
+    # does, or is a trade or a home told with 的; not 我是被狗咬的, which is the matter)
+    rf"(?:我是|我系|本人是|本人系)(?P<who>[^{_STOP}]{{0,15}}[{_AGENT}](?=的?[{_STOP}])"
+    rf"|(?:做|干|开|卖|跑|送|搞|住|从|在|搬|教|修|当)[^{_STOP}]{{1,14}}?)的?[{_STOP}]",
+    # 开网约车经过… / 跑滴滴路过… / 送件天天路过…
+    rf"(?:我是|我)?(?P<who>(?:开|跑|送|骑)[^{_STOP}]{{1,6}}?)(?:的时候|时)?(?=经过|路过)",
+]
+# Each shape names its reporter `who`; a pattern may hold a group name once, so they are numbered.
+_OPENING = re.compile(rf"\s*{_GREETING}(?:" + "|".join(
+    f"(?:{shape.replace('?P<who>', f'?P<who{n}>')})" for n, shape in enumerate(_OPENINGS)) + ")")
+
+
+def split(text: str) -> tuple[str, str]:
+    """(the reporter's opening, the rest); ("", text) when the text opens otherwise."""
+    match = _OPENING.match(text)
+    if match is None:
+        return "", text
+    who = next(value for value in match.groupdict().values() if value)
+    rest = text[match.end():]
+    if not rest.strip():
+        return "", text  # nothing but the opening: it is all there is to read
+    return who, rest

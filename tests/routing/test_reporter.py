@@ -1,0 +1,74 @@
+"""Who reports is not what is reported: the reporter's opening is cut off and read at a low
+weight, the matter at full weight. Texts written for this test, not taken from the corpus."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridops.routing.reporter import split
+from gridops.routing.rules import CompiledRules, Hints, Weights
+from gridops.routing.table import demo_rules_path, parse_table
+
+STREET = "430204001"
+BUS_STOP = "来电人系公交司机，反映龙泉路公交站台比路面高一大截，没有坡道，坐轮椅的人上不了车"
+
+
+@pytest.mark.parametrize(("text", "who", "rest"), [
+    ("来电人系公交司机，反映站台没有坡道", "公交司机", "反映站台没有坡道"),
+    ("来电人是本小区业主。楼上漏水", "本小区业主", "楼上漏水"),
+    ("锦江华府业委会反映：小区门口教练车练车", "锦江华府业委会", "小区门口教练车练车"),
+    ("社区刘主任，业委会这边反映个事：楼顶装了基站", "业委会", "楼顶装了基站"),
+    ("刘书记您好，我是物业的，小区外面路灯不亮", "物业", "小区外面路灯不亮"),
+    ("代5楼几户报：楼道里有人烧纸", "代5楼几户", "楼道里有人烧纸"),
+    ("开网约车的，菜市场门口摊子摆到车道上了", "开网约车的", "菜市场门口摊子摆到车道上了"),
+    ("我是开的士的。昨晚被人打了", "开的士的", "昨晚被人打了"),
+    ("我是住在3栋的，楼上漏水", "住在3栋", "楼上漏水"),
+    ("本人系退休教师；学校门口有人卖三无零食", "退休教师", "学校门口有人卖三无零食"),
+    ("跑滴滴路过石峰大道，看到路面陷下去一块", "跑滴滴", "路过石峰大道，看到路面陷下去一块"),
+])
+def test_an_opening_that_names_the_reporter_is_cut_off(text: str, who: str, rest: str) -> None:
+    assert split(text) == (who, rest)
+
+
+@pytest.mark.parametrize("text", [
+    "小区路灯不亮",
+    "楼下饭店油烟太大投诉：每天晚上都熏得开不了窗",  # the matter itself before 投诉
+    "我是被狗咬的，要打疫苗",  # 我是…的 telling what happened, not who
+    "我是想问一下燃气费怎么交，营业厅关门了",
+    "来电人系公交司机。",  # nothing but the opening: it is all there is to read
+    "公交司机开车打电话，太危险了",  # the driver is the matter here
+])
+def test_other_openings_are_left_whole(text: str) -> None:
+    assert split(text) == ("", text)
+
+
+@pytest.fixture(scope="module")
+def demo() -> CompiledRules:
+    return CompiledRules(1, parse_table(demo_rules_path()).items)
+
+
+@pytest.mark.parametrize(("text", "unit"), [
+    (BUS_STOP, "DPF"),
+    ("锦江华府业委会反映：小区北门外仓库堆了很多油漆稀料和液化气钢瓶，离住宅楼不到三十米", "EMB"),
+    ("开网约车的，每天早上菜市场门口卖菜的把箩筐摆到机动车道上，车只能一辆一辆挪", "UMLE"),
+])
+def test_the_matter_decides_not_the_reporters_trade(demo: CompiledRules, text: str,
+                                                     unit: str) -> None:
+    d = demo.decide(text, Hints(street_code=STREET))
+    assert (d.unit_code, d.needs_triage) == (unit, False), d.reasons
+    assert d.reasons[0].startswith("the opening “")
+    assert "names the reporter, not the matter: read at weight ×0.25" in d.reasons[0]
+
+
+def test_read_at_full_weight_the_opening_pulls_to_the_reporters_unit() -> None:
+    """The same text with the split off (`reporter` 1): the trade's own item leads."""
+    rules = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
+    d = rules.decide(BUS_STOP, Hints(street_code=STREET))
+    assert d.candidates[0].unit_code == "TRB"
+    assert not any(r.startswith("the opening") for r in d.reasons)
+
+
+def test_the_openings_phrases_stay_among_the_candidates(demo: CompiledRules) -> None:
+    """At a quarter of their weight they do not decide, but the dispatcher still sees them."""
+    d = demo.decide(BUS_STOP, Hints(street_code=STREET))
+    assert "TRB" in [c.unit_code for c in d.candidates]
