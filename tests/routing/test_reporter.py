@@ -72,3 +72,18 @@ def test_the_openings_phrases_stay_among_the_candidates(demo: CompiledRules) -> 
     """At a quarter of their weight they do not decide, but the dispatcher still sees them."""
     d = demo.decide(BUS_STOP, Hints(street_code=STREET))
     assert "TRB" in [c.unit_code for c in d.candidates]
+
+
+def test_openings_are_scanned_once_and_kept_within_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gridops.routing import rules as compiled
+
+    monkeypatch.setattr(compiled, "_OPENINGS", 3)
+    rules = CompiledRules(1, parse_table(demo_rules_path()).items)
+    first = rules.opening("公交司机")
+    assert first == rules.scan("公交司机", 0.25, exclusions=False).found
+    assert first  # 公交司机 is a phrase of the bus operator's item
+    assert rules.opening("公交司机") is first  # kept, not scanned again
+    for who in ("业委会", "物业", "网格员"):
+        rules.opening(who)
+    assert len(rules._openings) <= 3  # a stream of new openings cannot grow it without end
+    assert rules.opening("公交司机") == first

@@ -51,7 +51,7 @@ def split(text: str) -> tuple[str, str]:
     match = _OPENING.match(text)
     if match is None:
         return "", text
-    who = next(value for value in match.groupdict().values() if value)
+    who = match.group(match.lastgroup or 0)  # each shape's `who` is its last group
     rest = text[match.end():]
     if not rest.strip():
         return "", text  # nothing but the opening: it is all there is to read

@@ -54,6 +54,7 @@ _Record = tuple[tuple[tuple[int, str, float], ...], tuple[int, ...], str, tuple[
 
 _KEY_ID = itemgetter(1)  # of the automaton's (end, key id)
 _NUL = "\x00"  # normalise drops it: no scanned text holds it
+_OPENINGS = 4096  # reporters' openings kept scanned (CompiledRules.opening)
 
 
 def _corpus_counts(parts: Iterable[str]) -> dict[str, int]:
@@ -201,6 +202,7 @@ class CompiledRules:
         self._combos: list[tuple[_Combo, ...]] = []  # key id -> combos it anchors
         self._plain = self._anchors = 0  # key id ranges, see _Combo
         self._exclude_display: dict[str, str] = {}
+        self._openings: dict[str, dict[int, dict[str, float]]] = {}  # see `opening`
         self._normalised = _Normalised()
         self.automaton = self._build()
         w = self.weights
@@ -307,6 +309,18 @@ class CompiledRules:
 
     def exclusion_display(self, key: str) -> str:
         return self._exclude_display.get(key, key)
+
+    def opening(self, who: str) -> dict[int, dict[str, float]]:
+        """The phrases of a reporter's opening (gridops.routing.reporter) at
+        `Weights.reporter`, per item. The same few openings (来电人, 市民, 业委会 …) come again
+        and again: each is scanned once per version, at most `_OPENINGS` of them kept."""
+        found = self._openings.get(who)
+        if found is None:
+            if len(self._openings) >= _OPENINGS:
+                self._openings.clear()
+            found = self._openings[who] = self.scan(
+                who, self.weights.reporter, exclusions=False).found
+        return found
 
     def _build(self) -> ahocorasick.Automaton:
         phrases: dict[str, list[tuple[int, str, float]]] = {}
