@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 PARTS = ("tune.jsonl", "tune2.jsonl", "tune3.jsonl")
 # The files the lead engineer owns (data and weights): the baseline must use this checkout's.
-SHARED = ("src/gridops/routing/examples/corpus-examples.jsonl",
+SHARED = ("src/gridops/routing/examples/corpus-examples.tsv",
           "src/gridops/routing/scoring.py", "src/gridops/routing/aliases.py")
 MODEL = ("src/gridops/routing/learned.py", "src/gridops/routing/learned_decide.py",
          "src/gridops/routing/ngrams.py")

@@ -3,7 +3,9 @@
     .venv/bin/python bench/routing_examples.py
 
 The router must not read tests/ at run time, so the labelled complaints it learns from are
-copied, as {"text", "unit"} lines, to src/gridops/routing/examples/corpus-examples.jsonl.
+copied to src/gridops/routing/examples/corpus-examples.tsv: a header, then id, unit and the text
+as `gridops.routing.normalise` leaves it (no tab, no newline), one complaint a line, so that a
+process reads them with a split per line instead of parsing and normalising each.
 the dev parts (dev … dev5) and heldout.jsonl are never read here: they measure what the model has
 not seen.
 """
@@ -14,22 +16,22 @@ import json
 from pathlib import Path
 
 from gridops.cli.routing import TUNING
+from gridops.routing.normalise import normalise
 
 CORPUS = Path("tests/routing/corpus")
 PARTS = tuple(f"{part}.jsonl" for part in TUNING)
-OUT = Path("src/gridops/routing/examples/corpus-examples.jsonl")
+OUT = Path("src/gridops/routing/examples/corpus-examples.tsv")
 
 
 def main() -> None:
-    lines = []
+    lines = ["id\tunit\ttext"]
     for part in PARTS:
         for line in (CORPUS / part).read_text("utf-8").splitlines():
             if line.strip():
                 row = json.loads(line)
-                lines.append(json.dumps({"id": row["id"], "text": row["text"],
-                                         "unit": row["unit"]}, ensure_ascii=False))
+                lines.append(f"{row['id']}\t{row['unit']}\t{normalise(row['text'])}")
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print(f"{len(lines)} examples from {', '.join(PARTS)} → {OUT}")
+    print(f"{len(lines) - 1} examples from {', '.join(PARTS)} → {OUT}")
 
 
 if __name__ == "__main__":
