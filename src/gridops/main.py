@@ -86,7 +86,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 async def _warm_router(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     """Compile the active rule table before the first request, not in it: the first compile in
-    a process also reads the shipped examples (~0.2–0.3 s that the first routed create would
+    a process also reads the shipped examples (~0.15–0.25 s that the first routed create would
     wait). A database not migrated or without an active table is no reason not to start: the
     first routed request compiles, or answers 503, as without this."""
     from gridops.errors import Unavailable
