@@ -34,6 +34,17 @@ UNIT_ALIASES: dict[str, tuple[str, ...]] = {
     "STR": ("街道办", "居委会"),
 }
 
+# What follows a unit's name when the caller says that unit turned the matter away (打了医保局，
+# 医保局称不归其管; 电信讲不是他们的线): sent from one office to the next, the caller names the
+# offices that refused, and a refusal is no evidence for that unit. Looked for within
+# REFUSAL_REACH characters after the name (normalised text: no punctuation).
+REFUSING: tuple[str, ...] = (
+    "不归", "不是他们", "不是我们", "不属于", "不管这", "不负责", "说不是", "讲不是", "称不是",
+    "港不是", "让找", "叫找", "让我找", "叫我找", "让我们找", "叫我们找", "推给", "让去找",
+    "让打", "叫打", "又讲打", "又说打", "管不了", "没权管", "无权",
+)
+REFUSAL_REACH = 12
+
 # How people say that no unit owns the thing (normalised: no punctuation, lower case). What has
 # no owner goes to the street (街镇托底): an owner that disowns it, or a thing nobody owns, is
 # the street's to settle, however well the text describes an owner's asset.

@@ -69,6 +69,12 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
             if unit in units:
                 units[unit] += w.unit_mention
                 reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
+    if evidence.refused:
+        for unit, words in evidence.refused.items():
+            if unit in units:
+                units[unit] -= w.unit_mention
+                reasons.append(f"text says “{words}” turned it away → {unit} "
+                               f"−{w.unit_mention:g}")
     if (model is not None and _could_change(units, w, threshold)
             and learned.consult(rules, evidence, scores, units, reasons)):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 
 from gridops.routing import ngrams
-from gridops.routing.aliases import UNIT_ALIASES
+from gridops.routing.aliases import REFUSAL_REACH, REFUSING, UNIT_ALIASES
 from gridops.routing.learned import (
     Example,
     UnitModel,
@@ -161,6 +161,18 @@ class Decision(NamedTuple):
     @property
     def item_code(self) -> str | None:
         return self.item.code if self.item else None
+
+
+def _refused(norm: str, name: str) -> bool:
+    """Whether every naming of a unit in the text is followed by its refusal (aliases.REFUSING)."""
+    start = norm.find(name)
+    while start >= 0:
+        end = start + len(name)
+        after = norm[end:end + REFUSAL_REACH]
+        if not any(words in after for words in REFUSING):
+            return False
+        start = norm.find(name, end)
+    return True
 
 
 class CompiledRules:
@@ -488,7 +500,11 @@ class CompiledRules:
             for key_id in hits:
                 units = records[key_id][3]
                 if units:
-                    evidence.units.update(dict.fromkeys(units, records[key_id][2]))
+                    key = records[key_id][2]
+                    said = evidence.refused if _refused(norm, key) else evidence.units
+                    said.update(dict.fromkeys(units, key))
+            for unit in evidence.units.keys() & evidence.refused.keys():
+                del evidence.refused[unit]  # also named without a refusal
         if several:
             self._drop_covered(found, several)
         return evidence

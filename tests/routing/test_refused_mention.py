@@ -1,0 +1,59 @@
+"""A unit the caller names only to say it turned the matter away (打了供电，说不归他们管) is
+evidence against that unit, not for it; named once more without a refusal, it counts as named."""
+
+from __future__ import annotations
+
+import pytest
+
+from gridops.routing.rules import CompiledRules, Hints, Weights
+from gridops.routing.table import parse_table
+from tests.routing.routing_sample import UNITS, document
+
+STREET = "430204001"
+BOTH = "楼里停电又停水两天了，"
+
+
+@pytest.fixture(scope="module")
+def rules() -> CompiledRules:
+    return CompiledRules(7, parse_table(document(), UNITS).items,
+                         Weights(fallback=0.0, model=0.0))
+
+
+def unit_lines(reasons: tuple[str, ...]) -> list[str]:
+    return [r for r in reasons if "供电" in r]
+
+
+def leader(reasons: tuple[str, ...]) -> str:
+    """The unit ranked first, from the decision's last comparison ("unit PWR 8.00 vs …")."""
+    [line] = [r for r in reasons if r.startswith("unit ")]
+    return line.split()[1]
+
+
+def test_a_unit_asked_for_gains(rules: CompiledRules) -> None:
+    d = rules.decide(BOTH + "请供电公司尽快处理", Hints(street_code=STREET))
+    assert leader(d.reasons) == "PWR"
+    assert unit_lines(d.reasons) == ["text names the unit “供电” → PWR +1.5"]
+
+
+@pytest.mark.parametrize("refusal", ["打了供电公司，说不归他们管", "供电所讲不是他们的事",
+                                      "找了供电，他们让找水务"])
+def test_a_unit_that_turned_it_away_loses(rules: CompiledRules, refusal: str) -> None:
+    plain = rules.decide(BOTH, Hints(street_code=STREET))
+    d = rules.decide(BOTH + refusal, Hints(street_code=STREET))
+    assert unit_lines(d.reasons) == ["text says “供电” turned it away → PWR −1.5"]
+    assert leader(d.reasons) == "WTR"
+    assert leader(plain.reasons) == "PWR"  # the table's own order, before the refusal
+    assert "text names the unit “供电”" not in " ".join(d.reasons)
+
+
+def test_named_again_without_refusal_counts_as_named(rules: CompiledRules) -> None:
+    d = rules.decide(BOTH + "供电所先说不归他们管，后来供电所又答应今天来修",
+                     Hints(street_code=STREET))
+    assert unit_lines(d.reasons) == ["text names the unit “供电” → PWR +1.5"]
+    assert leader(d.reasons) == "PWR"
+
+
+def test_a_refusal_far_from_the_name_is_not_its_refusal(rules: CompiledRules) -> None:
+    d = rules.decide(BOTH + "已经请供电公司的师傅上门看过线路和电表了，物业说不归他们管",
+                     Hints(street_code=STREET))
+    assert unit_lines(d.reasons)[0] == "text names the unit “供电” → PWR +1.5"
