@@ -25,6 +25,11 @@ BUS_STOP = "来电人系公交司机，反映龙泉路公交站台比路面高�
     ("我是住在3栋的，楼上漏水", "住在3栋", "楼上漏水"),
     ("本人系退休教师；学校门口有人卖三无零食", "退休教师", "学校门口有人卖三无零食"),
     ("跑滴滴路过石峰大道，看到路面陷下去一块", "跑滴滴", "路过石峰大道，看到路面陷下去一块"),
+    # whom the caller speaks for, by a lasting condition; and a caller living in a care home
+    ("来电人女儿肢体残疾，反映有人拦住她要钱", "女儿肢体残疾", "反映有人拦住她要钱"),
+    ("我老公眼睛看不见，盲道上摆满了菜筐", "老公眼睛看不见", "盲道上摆满了菜筐"),
+    ("来电人82岁住养老院，反映医院只能手机挂号", "82岁住养老院", "反映医院只能手机挂号"),
+    ("我住敬老院，房里电话打不进来", "住敬老院", "房里电话打不进来"),
 ])
 def test_an_opening_that_names_the_reporter_is_cut_off(text: str, who: str, rest: str) -> None:
     assert split(text) == (who, rest)
@@ -37,6 +42,8 @@ def test_an_opening_that_names_the_reporter_is_cut_off(text: str, who: str, rest
     "我是想问一下燃气费怎么交，营业厅关门了",
     "来电人系公交司机。",  # nothing but the opening: it is all there is to read
     "公交司机开车打电话，太危险了",  # the driver is the matter here
+    "家里瘫痪的婆婆长了褥疮，社区医院不上门",  # no kin-and-condition opening: the matter
+    "我和老伴七十多了，儿子智力残疾，以后谁照顾他",  # the condition comes after the opening
 ])
 def test_other_openings_are_left_whole(text: str) -> None:
     assert split(text) == ("", text)
@@ -51,6 +58,8 @@ def demo() -> CompiledRules:
     (BUS_STOP, "DPF"),
     ("锦江华府业委会反映：小区北门外仓库堆了很多油漆稀料和液化气钢瓶，离住宅楼不到三十米", "EMB"),
     ("开网约车的，每天早上菜市场门口卖菜的把箩筐摆到机动车道上，车只能一辆一辆挪", "UMLE"),
+    ("来电人女儿肢体残疾，反映小区门口几个青年天天拦住她要钱，昨天还动手推了她", "PSB"),
+    ("我住敬老院，房里那部固定电话一拿起来就沙沙响，宽带也老断", "TEL"),
 ])
 def test_the_matter_decides_not_the_reporters_trade(demo: CompiledRules, text: str,
                                                      unit: str) -> None:

@@ -7,6 +7,11 @@ reporter's own unit (公交司机 → the bus operator's TRB, 业委会 → HURD
 opening off, so that the router reads it at a low weight (`Weights.reporter`) and the rest of
 the text, the matter, at full weight.
 
+The same holds for the person a caller speaks for, named by a lasting condition (来电人儿子智力
+残疾，…; 我老公眼睛看不见，…), and for a caller who lives in a care home (我住养老院，…): who
+they are does not make every matter of theirs the disabled persons' federation's or civil
+affairs'.
+
 Only an opening is cut, and only in the shapes below; an opening that could be the matter itself
 (楼下饭店油烟太大投诉：) is not one of them: before 反映/投诉 … the words must end as a person or
 a body does (…会, …员, …户, …司机).
@@ -24,6 +29,11 @@ _GREETING = (rf"(?:(?:社区)?[\u4e00-\u9fff]{{0,3}}(?:主任|书记|网格员|�
              rf"[{_STOP}\s]*)?")
 # How a person or a body ends: 业委会, 网格员, 志愿者, 骑手, 公交司机, 几户, 物业, 老板 …
 _AGENT = "会员人户者手机长主工师板生业司们姐妹哥嫂爷奶婆公队团站部处委办校园院所厂店行属客民东友家"
+# Whom a caller speaks for, and the lasting conditions that describe such a person.
+_KIN = ("(?:儿子|女儿|孩子|丈夫|老公|妻子|老婆|爱人|父亲|母亲|爸爸|妈妈|老伴|婆婆|公公|爷爷|奶奶"
+        "|外婆|外公|弟弟|哥哥|姐姐|妹妹)")
+_CONDITION = ("(?:残疾|瘫痪|坐轮椅|失明|眼睛看不见|耳朵听不见|脑瘫|自闭症|孤独症|痴呆|聋哑"
+              "|智力障碍)")
 _REPORTS = (r"(?:这边|那边)?(?:反映|报告|报|来电|投诉|举报|留言|求助)"
             r"(?:个事|一下|个情况|一个事|一件事|情况)?")
 
@@ -40,6 +50,13 @@ _OPENINGS = [
     rf"|(?:做|干|开|卖|跑|送|搞|住|从|在|搬|教|修|当)[^{_STOP}]{{1,14}}?)的?[{_STOP}]",
     # 开网约车经过… / 跑滴滴路过… / 送件天天路过…
     rf"(?:我是|我)?(?P<who>(?:开|跑|送|骑)[^{_STOP}]{{1,6}}?)(?:的时候|时)?(?=经过|路过)",
+    # The person the caller speaks for, by a condition: 来电人儿子智力残疾，… / 我老公眼睛看不见，…
+    # / 儿子视力残疾，… (whose condition it is, not what is wrong: the matter follows)
+    rf"(?:来电人|我|我家|家里)?的?(?P<who>{_KIN}是?[^{_STOP}]{{0,8}}?{_CONDITION})"
+    rf"[^{_STOP}]{{0,6}}[{_STOP}]",
+    # Where the caller lives, when it is a care home: 我住养老院，… / 来电人76岁住养老院，…
+    rf"(?:来电人|我|本人)(?P<who>[^{_STOP}]{{0,6}}?住(?:在)?(?:养老院|敬老院|福利院|护理院|老人院)"
+    rf"[^{_STOP}]{{0,6}})[{_STOP}]",
 ]
 # Each shape names its reporter `who`; a pattern may hold a group name once, so they are numbered.
 _OPENING = re.compile(rf"\s*{_GREETING}(?:" + "|".join(
