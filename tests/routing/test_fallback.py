@@ -8,6 +8,7 @@ import pytest
 
 from gridops.routing.evaluate import load_corpus
 from gridops.routing.normalise import normalise
+from gridops.routing.reporter import split
 from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.similarity import ItemSimilarity, item_document
 from gridops.routing.table import ItemStandard, demo_rules_path, parse_table
@@ -35,8 +36,9 @@ def phrases_only(items: tuple[ItemStandard, ...]) -> CompiledRules:
 
 
 def clear(rules: CompiledRules, text: str) -> bool:
-    """Whether the text alone gives some item (not excluded) a clear phrase score."""
-    evidence = rules.scan(text)
+    """Whether the text alone gives some item (not excluded) a clear phrase score, in the matter
+    the router reads at full weight (a reporter's opening counts a quarter: `reporter.split`)."""
+    evidence = rules.scan(split(text)[1])
     scores = [sum(found.values()) for index, found in evidence.found.items()
               if index not in evidence.excluded]
     return bool(scores) and max(scores) >= rules.weights.fallback_below
