@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridops.routing.reporter import split
+from gridops.routing.reporter import aside, split
 from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
 
@@ -96,3 +96,35 @@ def test_openings_are_scanned_once_and_kept_within_bounds(monkeypatch: pytest.Mo
         rules.opening(who)
     assert len(rules._openings) <= 3  # a stream of new openings cannot grow it without end
     assert rules.opening("公交司机") == first
+
+
+@pytest.mark.parametrize(("text", "main", "by_the_way"), [
+    ("光缆飞线垂到两米以下；另反映门口路灯不亮。", "光缆飞线垂到两米以下；",
+     "另反映门口路灯不亮。"),
+    ("停水两天了，另外门口路灯不亮。主要诉求是停水", "停水两天了，主要诉求是停水",
+     "另外门口路灯不亮。"),
+    ("两伙人打架，烧烤摊占道问题也一并反映。请公安处理", "两伙人打架，请公安处理",
+     "烧烤摊占道问题也一并反映。"),
+])
+def test_a_concern_added_in_passing_is_set_apart(text: str, main: str, by_the_way: str) -> None:
+    assert aside(text) == (main, by_the_way)
+
+
+@pytest.mark.parametrize("text", [
+    "小区另一侧的路灯不亮",  # 另 inside a word
+    "线缆断头落在人行道上，另一头还连在杆子上",
+    "拉客人去吃饭，顺便在酒楼门口等他，里面好多人抽烟",  # 顺便 as an adverb
+    "另外我想问一下低保怎么申请",  # nothing would be left as the main concern
+])
+def test_words_like_the_markers_are_not_asides(text: str) -> None:
+    assert aside(text) == (text, "")
+
+
+def test_the_main_concern_decides_and_the_aside_stays_a_candidate(demo: CompiledRules) -> None:
+    text = "小区光缆飞线垂到两米以下，挂到晾衣服的人；另反映门口路灯不亮。"
+    d = demo.decide(text, Hints(street_code=STREET))
+    assert d.unit_code == "TEL", d.reasons
+    assert "UMLE" in [c.unit_code for c in d.candidates]
+    assert any(r.startswith("“另反映门口路灯不亮。” is added in passing") for r in d.reasons)
+    whole = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
+    assert whole.decide(text, Hints(street_code=STREET)).unit_code == "UMLE"

@@ -37,10 +37,17 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     w = rules.weights
     items = rules.items
     reasons: list[str] = []
-    who, matter = reporter.split(text) if w.reporter != 1.0 else ("", text)
+    by_the_way = ""
+    if w.reporter != 1.0:
+        who, matter = reporter.split(text)
+        matter, by_the_way = reporter.aside(matter)
+    else:
+        who, matter = "", text
     evidence = rules.scan(matter)
     if who:
         _add_reporter(rules, who, evidence, reasons)
+    if by_the_way:
+        _add_aside(rules, by_the_way, evidence, reasons)
     scores = {index: sum(found.values()) for index, found in evidence.found.items()}
     if hints.category:
         _add_category(rules, hints.category, scores, evidence, reasons)
@@ -161,6 +168,20 @@ def _add_reporter(rules: CompiledRules, who: str, evidence: Evidence,
             evidence.phrase(index, key, weight)
     reasons.append(f"the opening “{who}” names the reporter, not the matter: read at weight "
                    f"×{rules.weights.reporter:g} (来电人身份不是诉求)")
+
+
+def _add_aside(rules: CompiledRules, words: str, evidence: Evidence,
+               reasons: list[str]) -> None:
+    """A concern added in passing (另外…一并关注), its phrases at the reporter's weight: it is
+    seen among the candidates, the main concern decides."""
+    found = rules.scan(words, rules.weights.reporter, exclusions=False).found
+    if not found:
+        return
+    for index, phrases in found.items():
+        for key, weight in phrases.items():
+            evidence.phrase(index, key, weight)
+    reasons.append(f"“{words.strip()}” is added in passing, not the main concern: read at "
+                   f"weight ×{rules.weights.reporter:g} (次要诉求)")
 
 
 def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["split"]
+__all__ = ["aside", "split"]
 
 _STOP = "，,。；;：:！!？?\n"
 # A greeting to the community office before the opening: 社区刘主任，/ 王书记您好，
@@ -73,3 +73,34 @@ def split(text: str) -> tuple[str, str]:
     if not rest.strip():
         return "", text  # nothing but the opening: it is all there is to read
     return who, rest
+
+
+# A concern the caller adds in passing (另外…也希望一并关注; 另反映…; 烧烤摊占道问题也一并反映):
+# the sentence such a word opens, or the clause that says 一并, is read like the opening, at the
+# reporter's weight; the main concern is the rest.
+_SENTENCE_END = "。；;！!？?\n"
+_MARKED = re.compile(
+    rf"(?:^|(?<=[{_STOP}\s]))(?:另外|另反映|另还反映|另称|另有|另[，,：:]|此外"
+    rf"|顺便(?:说|反映|问|提)|还有个事|还有一件事)[^{_SENTENCE_END}]*[{_SENTENCE_END}]?")
+_TOGETHER = "一并"
+
+
+def aside(text: str) -> tuple[str, str]:
+    """(the main concern, what is added in passing); (text, "") when nothing is. Only one
+    aside is cut, and never the whole text."""
+    at = text.find(_TOGETHER)
+    if at >= 0:  # the clause around 一并
+        start = max(text.rfind(stop, 0, at) for stop in _STOP) + 1
+        ends = [end for end in (text.find(stop, at) for stop in _STOP) if end >= 0]
+        end = min(ends) + 1 if ends else len(text)
+    elif "另" in text or "此外" in text or "顺便" in text or "还有" in text:  # before the regex
+        match = _MARKED.search(text)
+        if match is None:
+            return text, ""
+        start, end = match.span()
+    else:
+        return text, ""
+    main = text[:start] + text[end:]
+    if len(main.strip()) < 6:
+        return text, ""
+    return main, text[start:end]
