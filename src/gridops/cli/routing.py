@@ -20,9 +20,9 @@ rules_app = typer.Typer(no_args_is_help=True, help="Load, list and activate rule
 DEFAULT_CORPUS = Path("tests/routing/corpus")
 # The parts whose texts may be studied (and the model learns from).
 TUNING = ("tune", "tune2", "tune3", "tune4", "tune5", "tune6", "tune7", "tune8", "tune9",
-          "tune10")
+          "tune10", "tune11")
 # The parts only ever measured: their texts are never read.
-MEASURING = ("dev", "dev2", "dev3", "dev4", "dev5", "heldout")
+MEASURING = ("dev", "dev2", "dev3", "dev4", "dev5", "dev6", "heldout")
 
 
 def _table_path(rules: Path | None, settings: Settings) -> Path:
