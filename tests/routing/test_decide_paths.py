@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gridops.routing.rules import CompiledRules, Decision, Hints, Weights
-from gridops.routing.table import parse_table
+from gridops.routing.table import demo_rules_path, parse_table
 from tests.routing.routing_sample import UNITS, document
 
 STREET = "430204001"
@@ -51,3 +51,17 @@ def test_words_of_disowning_without_a_street_unit_change_nothing() -> None:
     assert (d.unit_code, d.item_code) == ("PWR", "BJ01003")
     assert not any(r.startswith("街镇托底") for r in d.reasons)
     assert d.reasons[-1].startswith("only unit PWR matched")
+
+
+def test_owners_asked_and_refusing_do_not_exclude_the_ownerless_item() -> None:
+    """无主井盖 excludes texts that name an owner (水务, 电力 …), but here they are named as the
+    owners asked, who said it is not theirs: the cover is ownerless and goes to the street, at the
+    default threshold (街镇托底 routes, it is not a tie sent to triage)."""
+    demo = CompiledRules(1, parse_table(demo_rules_path()).items)
+    text = "门口人行道上有个井盖缺了一角，盖子上什么字都没有，问了水务、电力，都说不是他们的"
+    d = demo.decide(text, Hints(street_code=STREET))
+    assert (d.unit_code, d.item_code, d.needs_triage) == ("STR", "BJ01710", False), d.reasons
+    assert any(r.startswith("BJ01710 无主井盖 not excluded by “水务”") for r in d.reasons)
+    owned = demo.decide("门口人行道上有个井盖缺了一角，盖子上写着水务", Hints(street_code=STREET))
+    assert owned.unit_code == "WTR"
+    assert not any("not excluded" in r for r in owned.reasons)

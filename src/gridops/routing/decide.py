@@ -54,6 +54,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     if hints.item_code_hint:
         _add_item_hint(rules, hints, scores, reasons)
     excluded = evidence.excluded
+    if excluded and w.no_owner > 0 and _DISOWNING_IN(evidence.norm) is not None:
+        _lift_owners(rules, excluded, reasons)
     if excluded and not excluded.keys().isdisjoint(scores):
         for index, key in excluded.items():
             if scores.pop(index, None) is not None:
@@ -302,6 +304,17 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, scores: dict[int, 
     reasons.append(f"街镇托底: the text says “{said}” (no owner found) → the street "
                    f"(+{_f2(bonus)})")
     return added
+
+
+def _lift_owners(rules: CompiledRules, excluded: dict[int, str], reasons: list[str]) -> None:
+    """An ownerless item (名称含 无主) excludes texts that name an owner (水务, 燃气, 电力 …), but a
+    text that says nobody owns the thing names them as the owners asked and refused (问了水务、
+    燃气，都说不是他们的): there they exclude nothing."""
+    items = rules.items
+    for index in [i for i, key in excluded.items() if "无主" in items[i].name]:
+        key = excluded.pop(index)
+        reasons.append(f"{items[index].code} {items[index].name} not excluded by "
+                       f"“{rules.exclusion_display(key)}”: the text says no owner was found")
 
 
 def _no_owner_item(rules: CompiledRules, evidence: Evidence) -> int:
