@@ -30,6 +30,10 @@ BUS_STOP = "来电人系公交司机，反映龙泉路公交站台比路面高�
     ("我老公眼睛看不见，盲道上摆满了菜筐", "老公眼睛看不见", "盲道上摆满了菜筐"),
     ("来电人82岁住养老院，反映医院只能手机挂号", "82岁住养老院", "反映医院只能手机挂号"),
     ("我住敬老院，房里电话打不进来", "住敬老院", "房里电话打不进来"),
+    # a trade that drives or delivers, without 我是; a grid log naming who told it (the place kept)
+    ("跑网约车的，那一片手机没信号", "跑网约车的", "那一片手机没信号"),
+    ("送外卖的，路口井盖碎了", "送外卖的", "路口井盖碎了"),
+    ("田心街道4号网格，公交司机反映站前排水口堵了", "公交司机", "田心街道4号网格，站前排水口堵了"),
 ])
 def test_an_opening_that_names_the_reporter_is_cut_off(text: str, who: str, rest: str) -> None:
     assert split(text) == (who, rest)
@@ -44,6 +48,8 @@ def test_an_opening_that_names_the_reporter_is_cut_off(text: str, who: str, rest
     "公交司机开车打电话，太危险了",  # the driver is the matter here
     "家里瘫痪的婆婆长了褥疮，社区医院不上门",  # no kin-and-condition opening: the matter
     "我和老伴七十多了，儿子智力残疾，以后谁照顾他",  # the condition comes after the opening
+    "开了一家店，油烟很大",  # 开 not followed by a trade that drives
+    "田心社区，路灯不亮三天了",  # a place and then the matter, nobody named
 ])
 def test_other_openings_are_left_whole(text: str) -> None:
     assert split(text) == ("", text)

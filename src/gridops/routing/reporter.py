@@ -29,6 +29,12 @@ _GREETING = (rf"(?:(?:社区)?[\u4e00-\u9fff]{{0,3}}(?:主任|书记|网格员|�
              rf"[{_STOP}\s]*)?")
 # How a person or a body ends: 业委会, 网格员, 志愿者, 骑手, 公交司机, 几户, 物业, 老板 …
 _AGENT = "会员人户者手机长主工师板生业司们姐妹哥嫂爷奶婆公队团站部处委办校园院所厂店行属客民东友家"
+# What drivers and couriers say they drive or deliver (跑网约车的, 送外卖的).
+_DRIVEN = ("(?:网约车|滴滴|出租车?|的士|公交|外卖|快递|货车|货拉拉|专车|大车|三轮|摩的|代驾)")
+# A grid worker's log that names who told it, after the place: 井龙街道栗树冲社区，夜班公交司机反映…
+_TOLD_BY = "(?:司机|快递员|外卖员|骑手|店员|员工|保安|环卫工|营业员|收银员)"
+_PLACE = rf"[^{_STOP}]{{0,24}}(?:社区|网格|街道|村)[^{_STOP}]{{0,8}}"
+
 # Whom a caller speaks for, and the lasting conditions that describe such a person.
 _KIN = ("(?:儿子|女儿|孩子|丈夫|老公|妻子|老婆|爱人|父亲|母亲|爸爸|妈妈|老伴|婆婆|公公|爷爷|奶奶"
         "|外婆|外公|弟弟|哥哥|姐姐|妹妹)")
@@ -50,6 +56,8 @@ _OPENINGS = [
     rf"|(?:做|干|开|卖|跑|送|搞|住|从|在|搬|教|修|当)[^{_STOP}]{{1,14}}?)的?[{_STOP}]",
     # 开网约车经过… / 跑滴滴路过… / 送件天天路过…
     rf"(?:我是|我)?(?P<who>(?:开|跑|送|骑)[^{_STOP}]{{1,6}}?)(?:的时候|时)?(?=经过|路过)",
+    # 跑网约车的，… / 送外卖的，… / 跑夜班的士，… (a trade that drives or delivers, without 我是)
+    rf"(?P<who>(?:跑|开|送)(?:夜班)?{_DRIVEN}的?)[{_STOP}]",
     # The person the caller speaks for, by a condition: 来电人儿子智力残疾，… / 我老公眼睛看不见，…
     # / 儿子视力残疾，… (whose condition it is, not what is wrong: the matter follows)
     rf"(?:来电人|我|我家|家里)?的?(?P<who>{_KIN}是?[^{_STOP}]{{0,8}}?{_CONDITION})"
@@ -63,11 +71,20 @@ _OPENING = re.compile(rf"\s*{_GREETING}(?:" + "|".join(
     f"(?:{shape.replace('?P<who>', f'?P<who{n}>')})" for n, shape in enumerate(_OPENINGS)) + ")")
 
 
+_LOGGED = re.compile(
+    rf"\s*(?P<place>{_PLACE}[{_STOP}\s])"
+    rf"(?P<who>[^{_STOP}]{{0,8}}?{_TOLD_BY})(?:反映|报告|称|发现)[{_STOP}]?")
+
+
 def split(text: str) -> tuple[str, str]:
     """(the reporter's opening, the rest); ("", text) when the text opens otherwise."""
     match = _OPENING.match(text)
     if match is None:
-        return "", text
+        logged = _LOGGED.match(text)
+        if logged is None:
+            return "", text
+        rest = logged.group("place") + text[logged.end():]
+        return (logged.group("who"), rest) if text[logged.end():].strip() else ("", text)
     who = match.group(match.lastgroup or 0)  # each shape's `who` is its last group
     rest = text[match.end():]
     if not rest.strip():
