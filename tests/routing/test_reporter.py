@@ -33,6 +33,8 @@ BUS_STOP = "来电人系公交司机，反映龙泉路公交站台比路面高�
     # a trade that drives or delivers, without 我是; a grid log naming who told it (the place kept)
     ("跑网约车的，那一片手机没信号", "跑网约车的", "那一片手机没信号"),
     ("送外卖的，路口井盖碎了", "送外卖的", "路口井盖碎了"),
+    ("我坐轮椅的，楼里电梯这个月坏了四次", "坐轮椅的", "楼里电梯这个月坏了四次"),
+    ("我是听障人士，投了分拣岗，面试说不招", "听障人士", "投了分拣岗，面试说不招"),
     ("田心街道4号网格，公交司机反映站前排水口堵了", "公交司机", "田心街道4号网格，站前排水口堵了"),
 ])
 def test_an_opening_that_names_the_reporter_is_cut_off(text: str, who: str, rest: str) -> None:

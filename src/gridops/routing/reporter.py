@@ -29,6 +29,8 @@ _GREETING = (rf"(?:(?:社区)?[\u4e00-\u9fff]{{0,3}}(?:主任|书记|网格员|�
              rf"[{_STOP}\s]*)?")
 # How a person or a body ends: 业委会, 网格员, 志愿者, 骑手, 公交司机, 几户, 物业, 老板 …
 _AGENT = "会员人户者手机长主工师板生业司们姐妹哥嫂爷奶婆公队团站部处委办校园院所厂店行属客民东友家"
+_SELF = ("(?:坐轮椅|听障|视障|聋人|盲人|聋哑人|下肢残疾|肢体残疾|肢残|视力残疾|听力残疾|残疾人"
+         "|截瘫|眼睛看不见|耳朵听不见)")
 # What drivers and couriers say they drive or deliver (跑网约车的, 送外卖的).
 _DRIVEN = ("(?:网约车|滴滴|出租车?|的士|公交|外卖|快递|货车|货拉拉|专车|大车|三轮|摩的|代驾)")
 # A grid worker's log that names who told it, after the place: 井龙街道栗树冲社区，夜班公交司机反映…
@@ -62,6 +64,9 @@ _OPENINGS = [
     # / 儿子视力残疾，… (whose condition it is, not what is wrong: the matter follows)
     rf"(?:来电人|我|我家|家里)?的?(?P<who>{_KIN}是?[^{_STOP}]{{0,8}}?{_CONDITION})"
     rf"[^{_STOP}]{{0,6}}[{_STOP}]",
+    # A caller who names their own lasting condition first: 我是听障人士，… / 我坐轮椅的，… /
+    # 我下肢残疾，…
+    rf"(?:我是|我系|本人是|本人系|我|本人)(?P<who>{_SELF}(?:人士|的|者)?)[{_STOP}]",
     # Where the caller lives, when it is a care home: 我住养老院，… / 来电人76岁住养老院，…
     rf"(?:来电人|我|本人)(?P<who>[^{_STOP}]{{0,6}}?住(?:在)?(?:养老院|敬老院|福利院|护理院|老人院)"
     rf"[^{_STOP}]{{0,6}})[{_STOP}]",
