@@ -118,7 +118,19 @@ def test_a_concern_added_in_passing_is_set_apart(text: str, main: str, by_the_wa
     assert aside(text) == (main, by_the_way)
 
 
+@pytest.mark.parametrize(("text", "main", "before"), [
+    ("小区门禁坏了、物业费偏高，最关注的是门外堆了建筑垃圾", "最关注的是门外堆了建筑垃圾",
+     "小区门禁坏了、物业费偏高，"),
+    ("路灯不亮，垃圾也没人收，但其主要诉求是小区停水两天了", "主要诉求是小区停水两天了",
+     "路灯不亮，垃圾也没人收，但其"),
+])
+def test_the_concern_said_to_matter_most_decides(text: str, main: str, before: str) -> None:
+    assert aside(text) == (main, before)
+
+
 @pytest.mark.parametrize("text", [
+    "工地半夜泵送吵到凌晨，主要是晚上，请查一查",  # 主要是 qualifies, it names nothing else
+    "最好的是这家店还开着",  # nothing before it
     "小区另一侧的路灯不亮",  # 另 inside a word
     "线缆断头落在人行道上，另一头还连在杆子上",
     "拉客人去吃饭，顺便在酒楼门口等他，里面好多人抽烟",  # 顺便 as an adverb

@@ -107,9 +107,18 @@ _MARKED = re.compile(
 _TOGETHER = "一并"
 
 
+# The caller says which concern matters most, after listing others (小区问题一大堆…最要紧的是…;
+# 来电人反映…，但其主要诉求是…): what comes before is read like an aside.
+# (主要是 alone is not one: 主要是晚上 qualifies the matter, it does not name another.)
+_MAIN = re.compile(r"(?:最[\u4e00-\u9fff]{1,5}的是|主要(?:诉求|要求)是|最主要的|主要诉求[：:])")
+
+
 def aside(text: str) -> tuple[str, str]:
     """(the main concern, what is added in passing); (text, "") when nothing is. Only one
     aside is cut, and never the whole text."""
+    marked = _MAIN.search(text)
+    if marked is not None and marked.start() >= 8 and len(text) - marked.end() >= 6:
+        return text[marked.start():], text[:marked.start()]
     at = text.find(_TOGETHER)
     if at >= 0:  # the clause around 一并
         start = max(text.rfind(stop, 0, at) for stop in _STOP) + 1
