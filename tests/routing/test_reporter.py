@@ -128,6 +128,17 @@ def test_the_concern_said_to_matter_most_decides(text: str, main: str, before: s
     assert aside(text) == (main, before)
 
 
+def test_a_follow_up_notes_closed_case_is_set_apart() -> None:
+    """复查/回访: the case checked and closed first, the new problem found on the visit after."""
+    text = "复查小区门口流动摊贩工单，摊贩已撤离。旁边新开一家熟食店，没有营业执照"
+    closed = "复查小区门口流动摊贩工单，摊贩已撤离。"
+    assert aside(text) == ("旁边新开一家熟食店，没有营业执照", closed)
+    assert aside("复查发现井盖还是坏的，没人来修") == ("复查发现井盖还是坏的，没人来修", "")
+    # 跟进 continues the same case: nothing is closed
+    same = "跟进前述个案：当事人已搬回娘家，想申请法律援助离婚"
+    assert aside(same) == (same, "")
+
+
 @pytest.mark.parametrize("text", [
     "工地半夜泵送吵到凌晨，主要是晚上，请查一查",  # 主要是 qualifies, it names nothing else
     "最好的是这家店还开着",  # nothing before it

@@ -113,9 +113,18 @@ _TOGETHER = "一并"
 _MAIN = re.compile(r"(?:最[\u4e00-\u9fff]{1,5}的是|主要(?:诉求|要求)是|最主要的|主要诉求[：:])")
 
 
+# A grid worker's follow-up note (复查/回访): the case checked and closed comes first (复查…工单，
+# 摊贩已撤离。), the new problem found on the visit after it.
+_FOLLOW_UP = re.compile(rf"\s*(?:复查|回访|复核)[^{_SENTENCE_END}]*?(?:已|完成)[^{_SENTENCE_END}]*"
+                        rf"[{_SENTENCE_END}]")
+
+
 def aside(text: str) -> tuple[str, str]:
     """(the main concern, what is added in passing); (text, "") when nothing is. Only one
     aside is cut, and never the whole text."""
+    closed = _FOLLOW_UP.match(text)
+    if closed is not None and len(text) - closed.end() >= 6:
+        return text[closed.end():], closed.group()
     marked = _MAIN.search(text)
     if marked is not None and marked.start() >= 8 and len(text) - marked.end() >= 6:
         return text[marked.start():], text[:marked.start()]
