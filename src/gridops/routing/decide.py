@@ -165,9 +165,7 @@ def _add_reporter(rules: CompiledRules, who: str, evidence: Evidence,
     found = rules.opening(who)
     if not found:
         return
-    for index, phrases in found.items():
-        for key, weight in phrases.items():
-            evidence.phrase(index, key, weight)
+    _add_found(evidence, found)
     reasons.append(f"the opening “{who}” names the reporter, not the matter: read at weight "
                    f"×{rules.weights.reporter:g} (来电人身份不是诉求)")
 
@@ -179,11 +177,15 @@ def _add_aside(rules: CompiledRules, words: str, evidence: Evidence,
     found = rules.scan(words, rules.weights.reporter, exclusions=False).found
     if not found:
         return
+    _add_found(evidence, found)
+    reasons.append(f"“{words.strip()}” is added in passing, not the main concern: read at "
+                   f"weight ×{rules.weights.reporter:g} (次要诉求)")
+
+
+def _add_found(evidence: Evidence, found: dict[int, dict[str, float]]) -> None:
     for index, phrases in found.items():
         for key, weight in phrases.items():
             evidence.phrase(index, key, weight)
-    reasons.append(f"“{words.strip()}” is added in passing, not the main concern: read at "
-                   f"weight ×{rules.weights.reporter:g} (次要诉求)")
 
 
 def _add_category(rules: CompiledRules, category: str, scores: dict[int, float],
