@@ -8,7 +8,9 @@ the work memoised per text (computed once, then looked up), so the line's gain o
 is what that part costs: the gram look-up (a text's n-grams found among the model's and the
 similarity's), the model's arithmetic (posterior, the quoted n-grams, a new unit's item) and the
 similarity's, then all three. The last is a bound: what deciding would cost if that array work
-were free, e.g. done by compiled per-text code. Decisions are checked equal to the plain ones.
+were free, e.g. done by compiled per-text code. Then the scan alone, and the cutting of a
+reporter's opening and of the asides (`gridops.routing.reporter`: regular expressions).
+Decisions are checked equal to the plain ones.
 Memoising reaches into `gridops.routing.learned` and `learned_decide`; a part whose function has
 been renamed is reported as such instead of measured.
 """
@@ -24,7 +26,7 @@ from typing import Any
 
 from routing_bench import WIDTH, texts_of
 
-from gridops.routing import learned, learned_decide
+from gridops.routing import learned, learned_decide, reporter
 from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
 
@@ -126,6 +128,8 @@ def main() -> None:
     print(f"decide, fallback and model off           {plain:6.1f}")
     scan = per_text(rules.scan, texts, args.seconds)
     print(f"scan (normalise, automaton, evidence)    {scan:6.1f}")
+    cut = per_text(lambda text: reporter.aside(reporter.split(text)[1]), texts, args.seconds)
+    print(f"reporter's opening and asides cut apart  {cut:6.1f}")
 
 
 if __name__ == "__main__":

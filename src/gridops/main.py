@@ -20,6 +20,7 @@ from gridops.ops import logging as ops_logging
 from gridops.ops.metrics import Metrics
 from gridops.ops.middleware import RequestContext
 from gridops.ops.migrations import head_revisions
+from gridops.routing import service as routing
 from gridops.settings import Settings
 
 log = logging.getLogger("gridops.startup")
@@ -89,13 +90,10 @@ async def _warm_router(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     a process also reads the shipped examples (~0.15–0.25 s that the first routed create would
     wait). A database not migrated or without an active table is no reason not to start: the
     first routed request compiles, or answers 503, as without this."""
-    from gridops.errors import Unavailable
-    from gridops.routing import service as routing
-
     try:
         async with sessionmaker() as session:
             rules = await routing.active_rules(session)
-    except (Unavailable, SQLAlchemyError, OSError) as exc:
+    except (errors.Unavailable, SQLAlchemyError, OSError) as exc:
         log.warning("rule table not compiled at start-up (the first routed request will): %s",
                     exc)
         return

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gridops.routing.rules import CompiledRules, Weights
+from gridops.routing.table import parse_table
+
 UNITS = frozenset({"UMLE", "STR", "PWR", "WTR", "GAS"})
 
 
@@ -61,6 +64,12 @@ ITEMS: list[dict[str, Any]] = [
 def document(items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     rows = ITEMS if items is None else items
     return {"label": "测试事项表", "declared_count": len(rows), "items": [dict(r) for r in rows]}
+
+
+def phrases_only() -> CompiledRules:
+    """The sample compiled as version 7 for the phrase mechanics alone: no similarity fallback
+    (its own tests: test_fallback.py), no learned model."""
+    return CompiledRules(7, parse_table(document(), UNITS).items, Weights(fallback=0.0, model=0.0))
 
 
 def full_document(label: str = "测试事项表 全部单位") -> dict[str, Any]:

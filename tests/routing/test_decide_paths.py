@@ -7,7 +7,7 @@ import pytest
 
 from gridops.routing.rules import CompiledRules, Decision, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
-from tests.routing.routing_sample import UNITS, document
+from tests.routing.routing_sample import UNITS, document, phrases_only
 
 STREET = "430204001"
 POLE_NOBODY_OWNS = "路口那根电线杆歪了，快倒了，问了一圈找不到主"
@@ -15,8 +15,7 @@ POLE_NOBODY_OWNS = "路口那根电线杆歪了，快倒了，问了一圈找不
 
 @pytest.fixture(scope="module")
 def rules() -> CompiledRules:
-    return CompiledRules(7, parse_table(document(), UNITS).items,
-                         Weights(fallback=0.0, model=0.0))
+    return phrases_only()
 
 
 def test_one_unit_says_it_is_alone_and_is_a_plain_decision(rules: CompiledRules) -> None:

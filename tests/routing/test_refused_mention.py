@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from gridops.routing.rules import CompiledRules, Hints, Weights
-from gridops.routing.table import parse_table
-from tests.routing.routing_sample import UNITS, document
+from gridops.routing.rules import CompiledRules, Hints
+from tests.routing.routing_sample import phrases_only
 
 STREET = "430204001"
 BOTH = "楼里停电又停水两天了，"
@@ -15,8 +14,7 @@ BOTH = "楼里停电又停水两天了，"
 
 @pytest.fixture(scope="module")
 def rules() -> CompiledRules:
-    return CompiledRules(7, parse_table(document(), UNITS).items,
-                         Weights(fallback=0.0, model=0.0))
+    return phrases_only()
 
 
 def unit_lines(reasons: tuple[str, ...]) -> list[str]:

@@ -4,15 +4,14 @@ import pytest
 
 from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import parse_table
-from tests.routing.routing_sample import ITEMS, UNITS, document
+from tests.routing.routing_sample import ITEMS, UNITS, document, phrases_only
 
 STREET = "430204001"
 
 
 @pytest.fixture(scope="module")
 def rules() -> CompiledRules:
-    # The phrase mechanics alone: the similarity fallback has its own tests (test_fallback.py).
-    return CompiledRules(7, parse_table(document(), UNITS).items, Weights(fallback=0.0, model=0.0))
+    return phrases_only()
 
 
 def test_strong_phrase_routes_with_confidence_and_explains(rules: CompiledRules) -> None:

@@ -54,7 +54,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     if hints.item_code_hint:
         _add_item_hint(rules, hints, scores, reasons)
     excluded = evidence.excluded
-    if excluded and w.no_owner > 0 and _DISOWNING_IN(evidence.norm) is not None:
+    disowned = w.no_owner > 0 and _DISOWNING_IN(evidence.norm) is not None
+    if excluded and disowned:
         _lift_owners(rules, excluded, reasons)
     if excluded and not excluded.keys().isdisjoint(scores):
         for index, key in excluded.items():
@@ -94,8 +95,7 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     several = len(units) > 1
     if several and STR in units:
         _apply_principles(rules, ranked, units, hints, reasons)
-    if (w.no_owner > 0 and _DISOWNING_IN(evidence.norm) is not None
-            and _apply_no_owner(rules, evidence, scores, units, reasons)):
+    if disowned and _apply_no_owner(rules, evidence, scores, units, reasons):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
         several = len(units) > 1
     if several:
