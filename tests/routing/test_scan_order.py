@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from gridops.routing.negation import denied
 from gridops.routing.normalise import normalise
 from gridops.routing.rules import CompiledRules, Weights
 from gridops.routing.scoring import Evidence
@@ -55,7 +56,7 @@ def plain_scan(rules: CompiledRules, combos: list[_Combo], text: str,
             if index in evidence.found:
                 several.append(index)
             evidence.found.setdefault(index, {})[phrase] = weight * factor
-        for index in excluding:
+        for index in excluding if not denied(norm, key) else ():
             evidence.excluded.setdefault(index, key)
     # A unit named twice is quoted by its last naming.
     namings = []

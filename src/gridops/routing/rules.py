@@ -31,6 +31,7 @@ from gridops.routing.learned import (
     item_examples,
     occurrences,
 )
+from gridops.routing.negation import denied
 from gridops.routing.ngrams import SEPARATOR, GramIndex, learned_keys
 from gridops.routing.normalise import normalise
 from gridops.routing.scoring import TRIAGE_THRESHOLD, Evidence, Weights, phrase_weight
@@ -481,7 +482,7 @@ class CompiledRules:
                 else:
                     item_found[phrase] = weight * factor
                     several.append(index)
-            if excluding and exclusions:
+            if excluding and exclusions and not denied(norm, key):
                 for index in excluding:
                     if index not in excluded:
                         excluded[index] = key

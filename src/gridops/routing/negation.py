@@ -1,0 +1,32 @@
+"""A text that rules a thing out does not say it (周边无渗水, 没有冒水, 未见积水).
+
+An item's exclusions say "where the text says this, the matter is another unit's": a sunken road
+excludes 渗水, because water seeping from under it is the water company's. A caller who looked
+and saw no water (路面干燥，无渗水) says the opposite, and the exclusion must not remove the item.
+So an exclusion counts only where at least one of its occurrences is not denied.
+
+Only exclusions are read this way. A denied *phrase* is usually the complaint itself — 没有路灯,
+无营业执照, 没坡道也没升降梯 — so phrases keep matching whatever precedes them.
+"""
+
+from __future__ import annotations
+
+import re
+
+# What directly precedes a denied word in normalised text (no punctuation): 无渗水, 没有明显渗水,
+# 未见任何积水, 冇得水 … (不 and 非 too: 不渗水, 非燃气).
+_DENIES = re.compile(r"(?:无|没有?|未见?|不见|冇得?|并无|毫无|不|非)(?:任何|明显|一点|什么)?$")
+_REACH = 5  # the longest negator with its filler: 没有明显, 未见任何
+
+
+def denied(norm: str, word: str) -> bool:
+    """Whether every occurrence of `word` in `norm` is directly denied."""
+    start = norm.find(word)
+    if start < 0:
+        return False
+    search = _DENIES.search
+    while start >= 0:
+        if search(norm, max(0, start - _REACH), start) is None:
+            return False
+        start = norm.find(word, start + 1)
+    return True
