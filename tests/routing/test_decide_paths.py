@@ -64,3 +64,16 @@ def test_owners_asked_and_refusing_do_not_exclude_the_ownerless_item() -> None:
     owned = demo.decide("门口人行道上有个井盖缺了一角，盖子上写着水务", Hints(street_code=STREET))
     assert owned.unit_code == "WTR"
     assert not any("not excluded" in r for r in owned.reasons)
+
+
+def test_a_marked_owner_is_not_disowned_by_the_offices_that_refused() -> None:
+    """Offices that are not the owner refusing (派到供电和城管，都说不是他们的) leave the cover's
+    own marking (印着电信) standing: it is the telecom's, not the street's."""
+    demo = CompiledRules(1, parse_table(demo_rules_path()).items)
+    marked = ("田心大道人行道上一块印着电信字样的井盖丢了，只剩一个方洞。"
+              "打城管和住建，都说不是他们的")
+    d = demo.decide(marked, Hints(street_code=STREET))
+    assert (d.unit_code, d.needs_triage) == ("TEL", False), d.reasons
+    assert not any(r.startswith("街镇托底") for r in d.reasons)
+    unmarked = "田心大道人行道上一块井盖丢了，只剩一个方洞。打城管和住建，都说不是他们的"
+    assert demo.decide(unmarked, Hints(street_code=STREET)).unit_code == "STR"

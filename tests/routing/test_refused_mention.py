@@ -55,3 +55,13 @@ def test_a_refusal_far_from_the_name_is_not_its_refusal(rules: CompiledRules) ->
     d = rules.decide(BOTH + "已经请供电公司的师傅上门看过线路和电表了，物业说不归他们管",
                      Hints(street_code=STREET))
     assert unit_lines(d.reasons)[0] == "text names the unit “供电” → PWR +1.5"
+
+
+@pytest.mark.parametrize("question", ["不知道该找供电还是找水务", "是找供电的还是物业的？",
+                                       "该找物业还是供电"])
+def test_a_unit_named_as_one_of_the_alternatives_is_no_request(rules: CompiledRules,
+                                                             question: str) -> None:
+    d = rules.decide(BOTH + question, Hints(street_code=STREET))
+    assert unit_lines(d.reasons) == []
+    asked = rules.decide(BOTH + "请供电公司来修", Hints(street_code=STREET))
+    assert unit_lines(asked.reasons) == ["text names the unit “供电” → PWR +1.5"]

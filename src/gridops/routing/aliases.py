@@ -41,9 +41,15 @@ UNIT_ALIASES: dict[str, tuple[str, ...]] = {
 REFUSING: tuple[str, ...] = (
     "不归", "不是他们", "不是我们", "不属于", "不管这", "不负责", "说不是", "讲不是", "称不是",
     "港不是", "让找", "叫找", "让我找", "叫我找", "让我们找", "叫我们找", "推给", "让去找",
-    "让打", "叫打", "又讲打", "又说打", "管不了", "没权管", "无权",
+    "让打", "叫打", "又讲打", "又说打", "管不了", "没权管", "无权", "不属本", "不属其", "不属我",
 )
 REFUSAL_REACH = 12
+
+# A caller unsure whom to ask lists the units as alternatives (该找城管、交警还是供电; 找燃气的还是
+# 物业的): a unit named in such a question is no request for it. "还是" within WAVER_REACH
+# characters after the name, or just before it (还是找城管), makes a naming one of these.
+WAVERING = "还是"
+WAVER_REACH = 8
 
 # How people say that no unit owns the thing (normalised: no punctuation, lower case). What has
 # no owner goes to the street (街镇托底): an owner that disowns it, or a thing nobody owns, is

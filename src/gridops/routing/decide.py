@@ -54,7 +54,10 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     if hints.item_code_hint:
         _add_item_hint(rules, hints, scores, reasons)
     excluded = evidence.excluded
-    disowned = w.no_owner > 0 and _DISOWNING_IN(evidence.norm) is not None
+    # A unit the text names without refusing it (印着电信, 请供电来修) is an owner it knows: offices
+    # that said "not ours" (派到供电和城管，都说不是他们的) do not make the thing ownerless.
+    disowned = (w.no_owner > 0 and not evidence.units
+                and _DISOWNING_IN(evidence.norm) is not None)
     if excluded and disowned:
         _lift_owners(rules, excluded, reasons)
     if excluded and not excluded.keys().isdisjoint(scores):

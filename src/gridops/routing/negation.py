@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 
 # What directly precedes a denied word in normalised text (no punctuation): 无渗水, 没有明显渗水,
-# 未见任何积水, 冇得水 … (不 and 非 too: 不渗水, 非燃气).
-_DENIES = re.compile(r"(?:无|没有?|未见?|不见|冇得?|并无|毫无|不|非)(?:任何|明显|一点|什么)?$")
+# 未见任何积水, 冇得水, 不渗水, 非燃气, 棋牌室不算娱乐场所, 不是燃气 …
+_DENIES = re.compile(r"(?:无|没有?|未见?|不见|冇得?|并无|毫无|不是?|不算|不属于|并非|非|算不上)"
+                     r"(?:任何|明显|一点|什么)?$")
 _REACH = 5  # the longest negator with its filler: 没有明显, 未见任何
 
 

@@ -22,7 +22,13 @@ import numpy as np
 import numpy.typing as npt
 
 from gridops.routing import ngrams
-from gridops.routing.aliases import REFUSAL_REACH, REFUSING, UNIT_ALIASES
+from gridops.routing.aliases import (
+    REFUSAL_REACH,
+    REFUSING,
+    UNIT_ALIASES,
+    WAVER_REACH,
+    WAVERING,
+)
 from gridops.routing.learned import (
     Example,
     UnitModel,
@@ -162,6 +168,19 @@ class Decision(NamedTuple):
     @property
     def item_code(self) -> str | None:
         return self.item.code if self.item else None
+
+
+def _wavering(norm: str, name: str) -> bool:
+    """Whether every naming of a unit in the text is one of the alternatives of a question
+    (aliases.WAVERING: 找城管还是找住建)."""
+    start = norm.find(name)
+    while start >= 0:
+        end = start + len(name)
+        if (WAVERING not in norm[end:end + WAVER_REACH]
+                and WAVERING not in norm[max(0, start - 4):start]):
+            return False
+        start = norm.find(name, end)
+    return True
 
 
 def _refused(norm: str, name: str) -> bool:
@@ -502,8 +521,10 @@ class CompiledRules:
                 units = records[key_id][3]
                 if units:
                     key = records[key_id][2]
-                    said = evidence.refused if _refused(norm, key) else evidence.units
-                    said.update(dict.fromkeys(units, key))
+                    if _refused(norm, key):
+                        evidence.refused.update(dict.fromkeys(units, key))
+                    elif not _wavering(norm, key):
+                        evidence.units.update(dict.fromkeys(units, key))
             for unit in evidence.units.keys() & evidence.refused.keys():
                 del evidence.refused[unit]  # also named without a refusal
         if several:
