@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridops.routing.rules import CompiledRules, Hints
+from gridops.routing.rules import CompiledRules, Hints, TextEvidence
 from tests.routing.routing_sample import phrases_only
 
 STREET = "430204001"
@@ -65,3 +65,43 @@ def test_a_unit_named_as_one_of_the_alternatives_is_no_request(rules: CompiledRu
     assert unit_lines(d.reasons) == []
     asked = rules.decide(BOTH + "请供电公司来修", Hints(street_code=STREET))
     assert unit_lines(asked.reasons) == ["text names the unit “供电” → PWR +1.5"]
+
+
+PRICES = "药店的药不贴价格，结账时随口报价，比隔壁贵一倍，"
+
+
+@pytest.fixture(scope="module")
+def demo() -> CompiledRules:
+    from gridops.routing.table import demo_rules_path, parse_table
+
+    return CompiledRules(1, parse_table(demo_rules_path()).items)
+
+
+def model_line(reasons: tuple[str, ...]) -> str:
+    [line] = [r for r in reasons if r.startswith("learned model consulted")]
+    return line
+
+
+def test_a_refusing_units_name_is_neither_read_by_the_model_nor_an_exclusion(
+        demo: CompiledRules) -> None:
+    """医保局称不归其管: the model reads no 医保 n-gram, and 医保 (which excludes the drug
+    item: a question about reimbursement is the insurance bureau's) excludes nothing."""
+    refused = demo.decide(PRICES + "打了医保局，医保局称不归其管", Hints(street_code=STREET))
+    assert refused.unit_code == "MRB"
+    assert not any(r.startswith("排除 ") for r in refused.reasons)
+    assert "医" not in model_line(refused.reasons).split(" for ")[-1]
+    asked = demo.decide(PRICES + "请医保局查一下", Hints(street_code=STREET))
+    assert any(r.startswith("排除 SJ11041 ") for r in asked.reasons)
+    assert "“医保”" in model_line(asked.reasons)
+
+
+def test_the_alternatives_of_a_question_are_not_read_by_the_model(demo: CompiledRules) -> None:
+    text = "家门口的路灯一到晚上就闪，不知道该找供电还是城管"
+    scanned = demo.scan(text)
+    assert set(scanned.wavering) == {"PWR", "UMLE"}
+    assert not scanned.units
+    read = demo.model_ids(scanned).tolist()
+    blanked = TextEvidence(scanned.norm.replace("供电", "|").replace("城管", "|"))
+    whole = TextEvidence(scanned.norm)
+    assert read == demo.model_ids(blanked).tolist()
+    assert read != demo.model_ids(whole).tolist()  # the model knows those names' n-grams

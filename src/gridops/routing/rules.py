@@ -230,6 +230,7 @@ class CompiledRules:
         self._display: dict[str, str] = {}
         # (item, phrase) -> longer phrases of the same item containing it: never count both
         self._covered_by: dict[tuple[int, str], tuple[str, ...]] = {}
+        self._exclusions_of: dict[int, tuple[str, ...]] = {}  # item index -> its exclusions
         self._records: list[_Record] = []  # key id -> what the key means
         self._combos: list[tuple[_Combo, ...]] = []  # key id -> combos it anchors
         self._plain = self._anchors = 0  # key id ranges, see _Combo
@@ -292,7 +293,14 @@ class CompiledRules:
         once per text for the model and the similarity alike."""
         if isinstance(evidence, TextEvidence) and evidence.positions is not None:
             return evidence.positions, evidence.longer
-        found, longer = learned_keys(evidence.norm)
+        norm = evidence.norm
+        if evidence.refused or evidence.wavering:
+            # A unit the text names only as having refused, or as one of the alternatives of
+            # a question, says nothing for that unit: its name is no n-gram of the text
+            # (医保局称不归其管 reads no 医保).
+            for name in {*evidence.refused.values(), *evidence.wavering.values()}:
+                norm = norm.replace(name, SEPARATOR)
+        found, longer = learned_keys(norm)
         positions = self._index.positions(found)
         if isinstance(evidence, TextEvidence):
             evidence.positions, evidence.longer = positions, longer
@@ -461,6 +469,7 @@ class CompiledRules:
                                if k != key and key in k and phrases[k] >= weight)
                 if longer:
                     self._covered_by[(index, key)] = longer
+        self._exclusions_of[index] = tuple(excluded)
         for key, raw in excluded.items():
             excludes.setdefault(key, []).append(index)
             self._exclude_display.setdefault(key, raw)
@@ -523,13 +532,29 @@ class CompiledRules:
                     key = records[key_id][2]
                     if _refused(norm, key):
                         evidence.refused.update(dict.fromkeys(units, key))
-                    elif not _wavering(norm, key):
+                    elif _wavering(norm, key):
+                        evidence.wavering.update(dict.fromkeys(units, key))
+                    else:
                         evidence.units.update(dict.fromkeys(units, key))
             for unit in evidence.units.keys() & evidence.refused.keys():
                 del evidence.refused[unit]  # also named without a refusal
+            if excluded and (evidence.refused or evidence.wavering):
+                self._unexclude_names(evidence)
         if several:
             self._drop_covered(found, several)
         return evidence
+
+    def _unexclude_names(self, evidence: Evidence) -> None:
+        """An exclusion found only inside the name of a unit that refused, or of one of a
+        question's alternatives, is no exclusion: 打了医保局，医保局称不归其管 does not say 医保."""
+        norm = evidence.norm
+        for name in {*evidence.refused.values(), *evidence.wavering.values()}:
+            norm = norm.replace(name, SEPARATOR)
+        excluded = evidence.excluded
+        for index in list(excluded):
+            if not any(key in norm and not denied(norm, key)
+                       for key in self._exclusions_of[index]):
+                del excluded[index]
 
     def _drop_covered(self, found: dict[int, dict[str, float]], several: list[int]) -> None:
         covered_by = self._covered_by

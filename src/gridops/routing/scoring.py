@@ -78,7 +78,8 @@ def phrase_weight(key: str, base: float, weights: Weights) -> float:
 class Evidence:
     """What one scan found: per item index, matched phrase key -> weight; and exclusions hit."""
 
-    __slots__ = ("excluded", "found", "grams", "norm", "refused", "similarity", "units")
+    __slots__ = ("excluded", "found", "grams", "norm", "refused", "similarity", "units",
+                 "wavering")
 
     def __init__(self, norm: str = "") -> None:
         self.norm = norm  # the normalised text
@@ -87,6 +88,8 @@ class Evidence:
         self.units: dict[str, str] = {}  # unit named in the text -> the words naming it
         # unit named only as one that turned the matter away -> the words naming it
         self.refused: dict[str, str] = {}
+        # unit named only as one of a question's alternatives (找城管还是住建) -> its words
+        self.wavering: dict[str, str] = {}
         # per item, the text's wording similarity, once computed (gridops.routing.similarity)
         self.similarity: npt.NDArray[np.float64] | None = None
         # its distinct character 1–2-grams, once extracted (shared by similarity and the model)
