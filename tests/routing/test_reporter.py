@@ -123,9 +123,16 @@ def test_a_concern_added_in_passing_is_set_apart(text: str, main: str, by_the_wa
      "小区门禁坏了、物业费偏高，"),
     ("路灯不亮，垃圾也没人收，但其主要诉求是小区停水两天了", "主要诉求是小区停水两天了",
      "路灯不亮，垃圾也没人收，但其"),
+    ("家门口下水道有点臭、车位紧张，但本次主要反映：公交晚上八点半后就没车了",
+     "主要反映：公交晚上八点半后就没车了", "家门口下水道有点臭、车位紧张，但本次"),
 ])
 def test_the_concern_said_to_matter_most_decides(text: str, main: str, before: str) -> None:
     assert aside(text) == (main, before)
+
+
+def test_a_report_that_opens_with_its_main_concern_is_whole() -> None:
+    text = "来电人主要反映小区门口路灯不亮"
+    assert aside(text) == (text, "")
 
 
 def test_a_follow_up_notes_closed_case_is_set_apart() -> None:
