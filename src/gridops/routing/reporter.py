@@ -70,6 +70,8 @@ _OPENINGS = [
     # Where the caller lives, when it is a care home: 我住养老院，… / 来电人76岁住养老院，…
     rf"(?:来电人|我|本人)(?P<who>[^{_STOP}]{{0,6}}?住(?:在)?(?:养老院|敬老院|福利院|护理院|老人院)"
     rf"[^{_STOP}]{{0,6}})[{_STOP}]",
+    # A grid worker's visit note names whom they visited: 走访独居老人：… / 入户走访低保户，…
+    rf"(?:入户)?走访(?P<who>[^{_STOP}]{{1,10}}?)[{_STOP}]",
 ]
 # Each shape names its reporter `who`; a pattern may hold a group name once, so they are numbered.
 _OPENING = re.compile(rf"\s*{_GREETING}(?:" + "|".join(
