@@ -183,6 +183,16 @@ def _wavering(norm: str, name: str) -> bool:
     return True
 
 
+def _without_idle_names(evidence: Evidence) -> str:
+    """The text without the names of units it names only as having refused or as one of a
+    question's alternatives: such a name says nothing for its unit (医保局称不归其管 is no
+    evidence of 医保), so neither the learned model nor an exclusion reads it."""
+    norm = evidence.norm
+    for name in {*evidence.refused.values(), *evidence.wavering.values()}:
+        norm = norm.replace(name, SEPARATOR)
+    return norm
+
+
 def _refused(norm: str, name: str) -> bool:
     """Whether every naming of a unit in the text is followed by its refusal (aliases.REFUSING)."""
     start = norm.find(name)
@@ -293,14 +303,7 @@ class CompiledRules:
         once per text for the model and the similarity alike."""
         if isinstance(evidence, TextEvidence) and evidence.positions is not None:
             return evidence.positions, evidence.longer
-        norm = evidence.norm
-        if evidence.refused or evidence.wavering:
-            # A unit the text names only as having refused, or as one of the alternatives of
-            # a question, says nothing for that unit: its name is no n-gram of the text
-            # (医保局称不归其管 reads no 医保).
-            for name in {*evidence.refused.values(), *evidence.wavering.values()}:
-                norm = norm.replace(name, SEPARATOR)
-        found, longer = learned_keys(norm)
+        found, longer = learned_keys(_without_idle_names(evidence))
         positions = self._index.positions(found)
         if isinstance(evidence, TextEvidence):
             evidence.positions, evidence.longer = positions, longer
@@ -538,6 +541,8 @@ class CompiledRules:
                         evidence.units.update(dict.fromkeys(units, key))
             for unit in evidence.units.keys() & evidence.refused.keys():
                 del evidence.refused[unit]  # also named without a refusal
+            for unit in evidence.units.keys() & evidence.wavering.keys():
+                del evidence.wavering[unit]  # also asked for plainly
             if excluded and (evidence.refused or evidence.wavering):
                 self._unexclude_names(evidence)
         if several:
@@ -547,9 +552,7 @@ class CompiledRules:
     def _unexclude_names(self, evidence: Evidence) -> None:
         """An exclusion found only inside the name of a unit that refused, or of one of a
         question's alternatives, is no exclusion: 打了医保局，医保局称不归其管 does not say 医保."""
-        norm = evidence.norm
-        for name in {*evidence.refused.values(), *evidence.wavering.values()}:
-            norm = norm.replace(name, SEPARATOR)
+        norm = _without_idle_names(evidence)
         excluded = evidence.excluded
         for index in list(excluded):
             if not any(key in norm and not denied(norm, key)
