@@ -112,7 +112,7 @@ _TOGETHER = "一并"
 # The caller says which concern matters most, after listing others (小区问题一大堆…最要紧的是…;
 # 来电人反映…，但其主要诉求是…): what comes before is read like an aside.
 # (主要是 alone is not one: 主要是晚上 qualifies the matter, it does not name another.)
-_MAIN = re.compile(r"(?:最[\u4e00-\u9fff]{1,5}的是|主要(?:诉求|要求)是|最主要的|主要诉求[：:]"
+_MAIN = re.compile(r"(?:最[\u4e00-\u9fff]{1,5}的是|主要(?:诉求|要求)[是为]|最主要的|主要诉求[：:]"
                    r"|主要反映|重点反映)")
 
 
