@@ -77,3 +77,14 @@ def test_a_marked_owner_is_not_disowned_by_the_offices_that_refused() -> None:
     assert not any(r.startswith("街镇托底") for r in d.reasons)
     unmarked = "田心大道人行道上一块井盖丢了，只剩一个方洞。打城管和住建，都说不是他们的"
     assert demo.decide(unmarked, Hints(street_code=STREET)).unit_code in (None, "STR")
+
+
+@pytest.mark.parametrize("yard", ["厂子早没了，院子没人管", "单位早没了，也没人认账"])
+def test_a_defunct_work_units_yard_is_ownerless(yard: str) -> None:
+    demo = CompiledRules(1, parse_table(demo_rules_path()).items)
+    pole = "老机械厂宿舍院子里那根路灯杆歪了，快倒了，"
+    d = demo.decide(pole + yard, Hints(street_code=STREET))
+    assert d.unit_code == "STR", d.reasons
+    assert any(r.startswith("街镇托底") for r in d.reasons)
+    kept = demo.decide(pole + "晚上看着吓人", Hints(street_code=STREET))
+    assert kept.unit_code == "UMLE", kept.reasons
