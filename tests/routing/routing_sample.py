@@ -66,10 +66,11 @@ def document(items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     return {"label": "测试事项表", "declared_count": len(rows), "items": [dict(r) for r in rows]}
 
 
-def phrases_only() -> CompiledRules:
-    """The sample compiled as version 7 for the phrase mechanics alone: no similarity fallback
-    (its own tests: test_fallback.py), no learned model."""
-    return CompiledRules(7, parse_table(document(), UNITS).items, Weights(fallback=0.0, model=0.0))
+def phrases_only(items: list[dict[str, Any]] | None = None) -> CompiledRules:
+    """The sample (or these items of its units) compiled as version 7 for the phrase mechanics
+    alone: no similarity fallback (its own tests: test_fallback.py), no learned model."""
+    return CompiledRules(7, parse_table(document(items), UNITS).items,
+                         Weights(fallback=0.0, model=0.0))
 
 
 def full_document(label: str = "测试事项表 全部单位") -> dict[str, Any]:

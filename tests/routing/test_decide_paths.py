@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from gridops.routing.rules import CompiledRules, Decision, Hints, Weights
-from gridops.routing.table import demo_rules_path, parse_table
+from gridops.routing.table import parse_table
 from tests.routing.routing_sample import UNITS, document, phrases_only
 
 STREET = "430204001"
@@ -52,11 +52,10 @@ def test_words_of_disowning_without_a_street_unit_change_nothing() -> None:
     assert d.reasons[-1].startswith("only unit PWR matched")
 
 
-def test_owners_asked_and_refusing_do_not_exclude_the_ownerless_item() -> None:
+def test_owners_asked_and_refusing_do_not_exclude_the_ownerless_item(demo: CompiledRules) -> None:
     """无主井盖 excludes texts that name an owner (水务, 电力 …), but here they are named as the
     owners asked, who said it is not theirs: the cover is ownerless and goes to the street, at the
     default threshold (街镇托底 routes, it is not a tie sent to triage)."""
-    demo = CompiledRules(1, parse_table(demo_rules_path()).items)
     text = "门口人行道上有个井盖缺了一角，盖子上什么字都没有，问了水务、电力，都说不是他们的"
     d = demo.decide(text, Hints(street_code=STREET))
     assert (d.unit_code, d.item_code, d.needs_triage) == ("STR", "BJ01710", False), d.reasons
@@ -66,10 +65,9 @@ def test_owners_asked_and_refusing_do_not_exclude_the_ownerless_item() -> None:
     assert not any("not excluded" in r for r in owned.reasons)
 
 
-def test_a_marked_owner_is_not_disowned_by_the_offices_that_refused() -> None:
+def test_a_marked_owner_is_not_disowned_by_the_offices_that_refused(demo: CompiledRules) -> None:
     """Offices that are not the owner refusing (派到供电和城管，都说不是他们的) leave the cover's
     own marking (印着电信) standing: it is the telecom's, not the street's."""
-    demo = CompiledRules(1, parse_table(demo_rules_path()).items)
     marked = ("田心大道人行道上一块印着电信字样的井盖丢了，只剩一个方洞。"
               "打城管和住建，都说不是他们的")
     d = demo.decide(marked, Hints(street_code=STREET))
@@ -80,8 +78,7 @@ def test_a_marked_owner_is_not_disowned_by_the_offices_that_refused() -> None:
 
 
 @pytest.mark.parametrize("yard", ["厂子早没了，院子没人管", "单位早没了，也没人认账"])
-def test_a_defunct_work_units_yard_is_ownerless(yard: str) -> None:
-    demo = CompiledRules(1, parse_table(demo_rules_path()).items)
+def test_a_defunct_work_units_yard_is_ownerless(demo: CompiledRules, yard: str) -> None:
     pole = "老机械厂宿舍院子里那根路灯杆歪了，快倒了，"
     d = demo.decide(pole + yard, Hints(street_code=STREET))
     assert d.unit_code == "STR", d.reasons

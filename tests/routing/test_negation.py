@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 
 from gridops.routing.negation import denied
-from gridops.routing.rules import CompiledRules, Decision, Hints, Weights
-from gridops.routing.table import parse_table
+from gridops.routing.rules import CompiledRules, Decision, Hints
 from tests.routing.routing_sample import ITEMS as SAMPLE
-from tests.routing.routing_sample import UNITS, document, item
+from tests.routing.routing_sample import item, phrases_only
 
 STREET = "430204001"
 SUNKEN = "建设路人行道下沉一大块，深约十厘米，"
@@ -22,8 +21,7 @@ ITEMS = [
 
 @pytest.fixture(scope="module")
 def rules() -> CompiledRules:
-    return CompiledRules(1, parse_table(document(ITEMS), UNITS).items,
-                         Weights(fallback=0.0, model=0.0))
+    return phrases_only(ITEMS)
 
 
 @pytest.mark.parametrize(("text", "word"), [

@@ -70,13 +70,6 @@ def test_a_unit_named_as_one_of_the_alternatives_is_no_request(rules: CompiledRu
 PRICES = "药店的药不贴价格，结账时随口报价，比隔壁贵一倍，"
 
 
-@pytest.fixture(scope="module")
-def demo() -> CompiledRules:
-    from gridops.routing.table import demo_rules_path, parse_table
-
-    return CompiledRules(1, parse_table(demo_rules_path()).items)
-
-
 def model_line(reasons: tuple[str, ...]) -> str:
     [line] = [r for r in reasons if r.startswith("learned model consulted")]
     return line

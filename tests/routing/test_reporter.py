@@ -60,11 +60,6 @@ def test_other_openings_are_left_whole(text: str) -> None:
     assert split(text) == ("", text)
 
 
-@pytest.fixture(scope="module")
-def demo() -> CompiledRules:
-    return CompiledRules(1, parse_table(demo_rules_path()).items)
-
-
 @pytest.mark.parametrize(("text", "unit"), [
     (BUS_STOP, "DPF"),
     ("锦江华府业委会反映：小区北门外仓库堆了很多油漆稀料和液化气钢瓶，离住宅楼不到三十米", "EMB"),

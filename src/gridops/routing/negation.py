@@ -12,6 +12,7 @@ Only exclusions are read this way. A denied *phrase* is usually the complaint it
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # What directly precedes a denied word in normalised text (no punctuation): 无渗水, 没有明显渗水,
 # 未见任何积水, 冇得水, 不渗水, 非燃气, 棋牌室不算娱乐场所, 不是燃气 …
@@ -20,14 +21,19 @@ _DENIES = re.compile(r"(?:无|没有?|未见?|不见|冇得?|并无|毫无|不�
 _REACH = 5  # the longest negator with its filler: 没有明显, 未见任何
 
 
-def denied(norm: str, word: str) -> bool:
-    """Whether every occurrence of `word` in `norm` is directly denied."""
+def each_time(norm: str, word: str, holds: Callable[[int, int], bool]) -> bool:
+    """Whether `holds(start, end)` for every occurrence of `word` in `norm` (True when there is
+    none): what surrounds each occurrence decides how the text means the word."""
     start = norm.find(word)
-    if start < 0:
-        return False
-    search = _DENIES.search
     while start >= 0:
-        if search(norm, max(0, start - _REACH), start) is None:
+        if not holds(start, start + len(word)):
             return False
         start = norm.find(word, start + 1)
     return True
+
+
+def denied(norm: str, word: str) -> bool:
+    """Whether `word` occurs in `norm` and every occurrence is directly denied."""
+    search = _DENIES.search
+    return word in norm and each_time(
+        norm, word, lambda start, _: search(norm, max(0, start - _REACH), start) is not None)

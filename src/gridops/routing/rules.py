@@ -37,7 +37,7 @@ from gridops.routing.learned import (
     item_examples,
     occurrences,
 )
-from gridops.routing.negation import denied
+from gridops.routing.negation import denied, each_time
 from gridops.routing.ngrams import SEPARATOR, GramIndex, learned_keys
 from gridops.routing.normalise import normalise
 from gridops.routing.scoring import TRIAGE_THRESHOLD, Evidence, Weights, phrase_weight
@@ -173,14 +173,8 @@ class Decision(NamedTuple):
 def _wavering(norm: str, name: str) -> bool:
     """Whether every naming of a unit in the text is one of the alternatives of a question
     (aliases.WAVERING: 找城管还是找住建)."""
-    start = norm.find(name)
-    while start >= 0:
-        end = start + len(name)
-        if (WAVERING not in norm[end:end + WAVER_REACH]
-                and WAVERING not in norm[max(0, start - 4):start]):
-            return False
-        start = norm.find(name, end)
-    return True
+    return each_time(norm, name, lambda start, end: WAVERING in norm[end:end + WAVER_REACH]
+                     or WAVERING in norm[max(0, start - 4):start])
 
 
 def _without_idle_names(evidence: Evidence) -> str:
@@ -195,14 +189,8 @@ def _without_idle_names(evidence: Evidence) -> str:
 
 def _refused(norm: str, name: str) -> bool:
     """Whether every naming of a unit in the text is followed by its refusal (aliases.REFUSING)."""
-    start = norm.find(name)
-    while start >= 0:
-        end = start + len(name)
-        after = norm[end:end + REFUSAL_REACH]
-        if not any(words in after for words in REFUSING):
-            return False
-        start = norm.find(name, end)
-    return True
+    return each_time(norm, name, lambda _, end: any(
+        words in norm[end:end + REFUSAL_REACH] for words in REFUSING))
 
 
 class CompiledRules:
@@ -529,16 +517,16 @@ class CompiledRules:
             for combo in matched:
                 evidence.phrase(combo[2], combo[3], weight)
         if named:  # rare; a unit named twice is quoted by its last naming, as the text reads
+            said: dict[str, dict[str, str]] = {}  # a name -> how the text names its units
             for key_id in hits:
                 units = records[key_id][3]
                 if units:
                     key = records[key_id][2]
-                    if _refused(norm, key):
-                        evidence.refused.update(dict.fromkeys(units, key))
-                    elif _wavering(norm, key):
-                        evidence.wavering.update(dict.fromkeys(units, key))
-                    else:
-                        evidence.units.update(dict.fromkeys(units, key))
+                    if key not in said:  # every naming is read once, whichever hit it is
+                        said[key] = (evidence.refused if _refused(norm, key)
+                                     else evidence.wavering if _wavering(norm, key)
+                                     else evidence.units)
+                    said[key].update(dict.fromkeys(units, key))
             for unit in evidence.units.keys() & evidence.refused.keys():
                 del evidence.refused[unit]  # also named without a refusal
             for unit in evidence.units.keys() & evidence.wavering.keys():
