@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridops.routing.reporter import aside, split
+from gridops.routing.reporter import aside, figures, split
 from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
 
@@ -166,3 +166,34 @@ def test_the_main_concern_decides_and_the_aside_stays_a_candidate(demo: Compiled
     assert any(r.startswith("“另反映门口路灯不亮。” is added in passing") for r in d.reasons)
     whole = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
     assert whole.decide(text, Hints(street_code=STREET)).unit_code == "UMLE"
+
+
+@pytest.mark.parametrize(("text", "rest", "likened"), [
+    ("教室窗户跟出土文物似的，玻璃碎了好几块", "教室窗户，，玻璃碎了好几块", "出土文物"),
+    ("签完合同又加价五千，这跟拦路抢劫有什么区别", "签完合同又加价五千，这，", "拦路抢劫"),
+    ("楼道黑得像山洞一样，墙皮掉得跟下雪一般", "楼道黑得，，墙皮掉得，", "山洞；下雪"),
+])
+def test_what_a_figure_of_speech_likens_the_matter_to_is_set_apart(text: str, rest: str,
+                                                                   likened: str) -> None:
+    assert figures(text) == (rest, likened)
+
+
+@pytest.mark.parametrize("text", [
+    "盖的房子跟报批的图纸不一样，多了两层",  # a difference stated: the matter itself
+    "跟物业说了好几次，还是没人来修电梯",  # 跟 as "to", no comparison closed
+    "像这种占道的摊子一条街都是",  # 像 as "such as"
+    "跟打雷一样",  # nothing would be left
+])
+def test_words_like_a_figure_of_speech_are_left_whole(text: str) -> None:
+    assert figures(text) == (text, "")
+
+
+def test_a_figure_of_speech_does_not_route(demo: CompiledRules) -> None:
+    """拦路抢劫 is what a housing agent's mark-up is likened to, not a robbery: read at the
+    reporter's weight, it no longer sends the order to the police."""
+    text = "楼下中介签了合同又加价五千，这跟拦路抢劫有什么区别"
+    d = demo.decide(text, Hints(street_code=STREET))
+    assert d.unit_code != "PSB", d.reasons
+    assert any("likens the matter to" in r for r in d.reasons)
+    whole = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
+    assert whole.decide(text, Hints(street_code=STREET)).unit_code == "PSB"

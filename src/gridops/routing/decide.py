@@ -41,13 +41,16 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     if w.reporter != 1.0:
         who, matter = reporter.split(text)
         matter, by_the_way = reporter.aside(matter)
+        matter, likened = reporter.figures(matter)
     else:
-        who, matter = "", text
+        who, matter, likened = "", text, ""
     evidence = rules.scan(matter)
     if who:
         _add_reporter(rules, who, evidence, reasons)
     if by_the_way:
         _add_aside(rules, by_the_way, evidence, reasons)
+    if likened:
+        _add_figure(rules, likened, evidence, reasons)
     scores = {index: sum(found.values()) for index, found in evidence.found.items()}
     if hints.category:
         _add_category(rules, hints.category, scores, evidence, reasons)
@@ -183,6 +186,17 @@ def _add_aside(rules: CompiledRules, words: str, evidence: Evidence,
     _add_found(evidence, found)
     reasons.append(f"“{words.strip()}” is added in passing, not the main concern: read at "
                    f"weight ×{rules.weights.reporter:g} (次要诉求)")
+
+
+def _add_figure(rules: CompiledRules, words: str, evidence: Evidence,
+                reasons: list[str]) -> None:
+    """What the text likens the matter to (跟筛子一样), its phrases at the reporter's weight."""
+    found = rules.scan(words, rules.weights.reporter, exclusions=False).found
+    if not found:
+        return
+    _add_found(evidence, found)
+    reasons.append(f"“{words}” is what the text likens the matter to, not the matter: read at "
+                   f"weight ×{rules.weights.reporter:g} (比喻)")
 
 
 def _add_found(evidence: Evidence, found: dict[int, dict[str, float]]) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["aside", "split"]
+__all__ = ["aside", "figures", "split"]
 
 _STOP = "，,。；;：:！!？?\n"
 # A greeting to the community office before the opening: 社区刘主任，/ 王书记您好，
@@ -147,3 +147,30 @@ def aside(text: str) -> tuple[str, str]:
     if len(main.strip()) < 6:
         return text, ""
     return main, text[start:end]
+
+
+# A figure of speech compares the matter with something it is not (墙上裂得跟筛子一样; 学校厕所跟
+# 出土文物似的; 这跟拦路抢劫有什么区别): what it is likened to is read like an aside, so 文物 does not
+# make a school toilet the heritage office's. Only a comparison closed by its own word (一样, 似的,
+# 一般, 没两样, 有什么区别) is one; 不一样 states a difference, which is the matter (跟报批的图纸不一样).
+_FIGURE = re.compile(
+    rf"(?:就像|好像|活像|像|跟|如同|犹如|宛如|仿佛|好似)(?P<like>[^{_STOP}]{{1,12}}?)"
+    rf"(?:(?<!不)一样|似的|一般|没两样|没什么两样|有什么区别|有啥区别|有什么两样)")
+
+
+def figures(text: str) -> tuple[str, str]:
+    """(the text with what its figures of speech liken the matter to cut out, those words);
+    (text, "") when it has none."""
+    if "一样" not in text and "似的" not in text and "一般" not in text \
+            and "两样" not in text and "区别" not in text:
+        return text, ""
+    likened: list[str] = []
+
+    def cut(match: re.Match[str]) -> str:
+        likened.append(match.group("like"))
+        return "，"
+
+    rest = _FIGURE.sub(cut, text)
+    if not likened or len(rest.strip("，")) < 6:
+        return text, ""
+    return rest, "；".join(likened)
