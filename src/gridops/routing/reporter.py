@@ -149,10 +149,11 @@ def aside(text: str) -> tuple[str, str]:
     return main, text[start:end]
 
 
-# A figure of speech compares the matter with something it is not (墙上裂得跟筛子一样; 学校厕所跟
-# 出土文物似的; 这跟拦路抢劫有什么区别): what it is likened to is read like an aside, so 文物 does not
-# make a school toilet the heritage office's. Only a comparison closed by its own word (一样, 似的,
-# 一般, 没两样, 有什么区别) is one; 不一样 states a difference, which is the matter (跟报批的图纸不一样).
+# A figure of speech compares the matter with something it is not (墙上裂得跟筛子一样;
+# 学校厕所跟出土文物似的; 这跟拦路抢劫有什么区别): what it is likened to is read like an aside,
+# so 文物 does not make a school toilet the heritage office's. Only a comparison closed by its
+# own word (一样, 似的, 一般, 没两样, 有什么区别) is one; 不一样 states a difference, which is
+# the matter (跟报批的图纸不一样).
 _FIGURE = re.compile(
     rf"(?:就像|好像|活像|像|跟|如同|犹如|宛如|仿佛|好似)(?P<like>[^{_STOP}]{{1,12}}?)"
     rf"(?:(?<!不)一样|似的|一般|没两样|没什么两样|有什么区别|有啥区别|有什么两样)")
