@@ -146,6 +146,29 @@ def test_a_follow_up_notes_closed_case_is_set_apart() -> None:
     assert aside(same) == (same, "")
 
 
+@pytest.mark.parametrize(("text", "main", "closed"), [
+    ("违停已清，销号。另：三号楼一独居老人家里断粮两天", "另：三号楼一独居老人家里断粮两天",
+     "违停已清，销号。"),
+    ("路灯已修复，结案。另有居民反映小区门口公交站牌倒了", "另有居民反映小区门口公交站牌倒了",
+     "路灯已修复，结案。"),
+    ("核查工单（垃圾满溢）已清运，可销号。巡查中另发现河边有人电鱼", "巡查中另发现河边有人电鱼",
+     "核查工单（垃圾满溢）已清运，可销号。"),
+    ("已核实：上周报的楼道堆物已清理。此外菜场门口井盖缺了一块", "此外菜场门口井盖缺了一块",
+     "已核实：上周报的楼道堆物已清理。"),
+])
+def test_a_note_that_closes_a_case_then_reports_another_is_set_apart(text: str, main: str,
+                                                                     closed: str) -> None:
+    assert aside(text) == (main, closed)
+
+
+@pytest.mark.parametrize("text", [
+    "工单显示已结案。可到现在还是不亮，晚上黑漆漆",  # the closed case is still the matter
+    "路灯报修三次都说已结案，根本没人来修",
+])
+def test_a_closed_case_that_is_still_the_matter_is_whole(text: str) -> None:
+    assert aside(text) == (text, "")
+
+
 @pytest.mark.parametrize("text", [
     "工地半夜泵送吵到凌晨，主要是晚上，请查一查",  # 主要是 qualifies, it names nothing else
     "最好的是这家店还开着",  # nothing before it

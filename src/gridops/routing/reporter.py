@@ -117,9 +117,15 @@ _MAIN = re.compile(r"(?:最[\u4e00-\u9fff]{1,5}的是|主要(?:诉求|要求)[�
 
 
 # A grid worker's follow-up note (复查/回访): the case checked and closed comes first (复查…工单，
-# 摊贩已撤离。), the new problem found on the visit after it.
+# 摊贩已撤离。), the new problem found on the visit after it. So does a note that closes a case in
+# other words (违停已清，销号。/ 路灯已修复，结案。/ 已核实：…已清理。) when what follows opens as
+# another matter (另：…, 另有…, 巡查中另发现…): a closed case alone, or one followed by more of
+# itself (工单显示已结案。可到现在还是不亮), is the matter.
 _FOLLOW_UP = re.compile(rf"\s*(?:复查|回访|复核)[^{_SENTENCE_END}]*?(?:已|完成)[^{_SENTENCE_END}]*"
-                        rf"[{_SENTENCE_END}]")
+                        rf"[{_SENTENCE_END}]"
+                        rf"|\s*[^{_SENTENCE_END}]*?(?:销号|结案|办结|已核实|核实|核查)"
+                        rf"[^{_SENTENCE_END}]*[{_SENTENCE_END}]"
+                        rf"(?=\s*(?:巡查中|巡查时|走访中)?(?:另|此外|还发现|同时发现|巡查发现))")
 
 
 def aside(text: str) -> tuple[str, str]:
