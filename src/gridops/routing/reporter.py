@@ -28,7 +28,8 @@ _STOP = "，,。；;：:！!？?\n"
 _GREETING = (rf"(?:(?:社区)?[\u4e00-\u9fff]{{0,3}}(?:主任|书记|网格员|同志|领导)(?:好|您好|你好)?"
              rf"[{_STOP}\s]*)?")
 # How a person or a body ends: 业委会, 网格员, 志愿者, 骑手, 公交司机, 几户, 物业, 老板 …
-_AGENT = "会员人户者手机长主工师傅板生业司们姐妹哥嫂爷奶婆公队团站部处委办校园院所厂店行属客民东友家"
+_AGENT = ("会员人户者手机长主工师傅板生业司们姐妹哥嫂爷奶婆公队团站部处委办校园院所厂店行属客民东"
+          "友家")
 _SELF = ("(?:坐轮椅|听障|视障|聋人|盲人|聋哑人|下肢残疾|肢体残疾|肢残|视力残疾|听力残疾|残疾人"
          "|截瘫|眼睛看不见|耳朵听不见)")
 # What drivers and couriers say they drive or deliver (跑网约车的, 送外卖的).
@@ -67,6 +68,9 @@ _OPENINGS = [
     # A caller who names their own lasting condition first: 我是听障人士，… / 我坐轮椅的，… /
     # 我下肢残疾，…
     rf"(?:我是|我系|本人是|本人系|我|本人)(?P<who>{_SELF}(?:人士|的|者)?)[{_STOP}]",
+    # A caller's own illness or working hours first: 来电人有糖尿病，… / 来电人上夜班，… (the matter
+    # follows; who they are does not make it the health insurer's)
+    rf"来电人(?P<who>(?:有|患有|得了|身患|上夜班|上晚班|值夜班)[^{_STOP}]{{0,10}})[{_STOP}]",
     # Where the caller lives, when it is a care home: 我住养老院，… / 来电人76岁住养老院，…
     rf"(?:来电人|我|本人)(?P<who>[^{_STOP}]{{0,6}}?住(?:在)?(?:养老院|敬老院|福利院|护理院|老人院)"
     rf"[^{_STOP}]{{0,6}})[{_STOP}]",
