@@ -50,7 +50,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     if by_the_way:
         _add_aside(rules, by_the_way, evidence, reasons)
     if likened:
-        _add_figure(rules, likened, evidence, reasons)
+        _add_aside(rules, likened, evidence, reasons,
+                   "is what the text likens the matter to, not the matter", "比喻")
     scores = {index: sum(found.values()) for index, found in evidence.found.items()}
     if hints.category:
         _add_category(rules, hints.category, scores, evidence, reasons)
@@ -176,27 +177,18 @@ def _add_reporter(rules: CompiledRules, who: str, evidence: Evidence,
                    f"×{rules.weights.reporter:g} (来电人身份不是诉求)")
 
 
-def _add_aside(rules: CompiledRules, words: str, evidence: Evidence,
-               reasons: list[str]) -> None:
-    """A concern added in passing (另外…一并关注), its phrases at the reporter's weight: it is
-    seen among the candidates, the main concern decides."""
+def _add_aside(rules: CompiledRules, words: str, evidence: Evidence, reasons: list[str],
+               what: str = "is added in passing, not the main concern",
+               term: str = "次要诉求") -> None:
+    """Words beside the matter — a concern added in passing (另外…一并关注), what a figure of
+    speech likens the matter to (跟筛子一样) — their phrases at the reporter's weight: they are
+    seen among the candidates, the matter decides."""
     found = rules.scan(words, rules.weights.reporter, exclusions=False).found
     if not found:
         return
     _add_found(evidence, found)
-    reasons.append(f"“{words.strip()}” is added in passing, not the main concern: read at "
-                   f"weight ×{rules.weights.reporter:g} (次要诉求)")
-
-
-def _add_figure(rules: CompiledRules, words: str, evidence: Evidence,
-                reasons: list[str]) -> None:
-    """What the text likens the matter to (跟筛子一样), its phrases at the reporter's weight."""
-    found = rules.scan(words, rules.weights.reporter, exclusions=False).found
-    if not found:
-        return
-    _add_found(evidence, found)
-    reasons.append(f"“{words}” is what the text likens the matter to, not the matter: read at "
-                   f"weight ×{rules.weights.reporter:g} (比喻)")
+    reasons.append(f"“{words.strip()}” {what}: read at weight ×{rules.weights.reporter:g} "
+                   f"({term})")
 
 
 def _add_found(evidence: Evidence, found: dict[int, dict[str, float]]) -> None:
