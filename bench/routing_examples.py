@@ -6,7 +6,7 @@ The router must not read tests/ at run time, so the labelled complaints it learn
 copied to src/gridops/routing/examples/corpus-examples.tsv: a header, then id, unit and the text
 as `gridops.routing.normalise` leaves it (no tab, no newline), one complaint a line, so that a
 process reads them with a split per line instead of parsing and normalising each.
-The dev parts (dev … dev8) and heldout.jsonl are never read here: they measure what the model has
+The dev parts (dev … dev9) and heldout.jsonl are never read here: they measure what the model has
 not seen.
 """
 
