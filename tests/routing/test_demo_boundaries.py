@@ -10,6 +10,12 @@ from gridops.routing.table import demo_rules_path, parse_table
 STREET = "430204001"
 
 CALLS = [
+    # A landlord who cuts water and power and changes the lock over rent, without threats → the
+    # street (租赁纠纷 调处); forest-fire prevention before any fire → EMB; frozen meat without a
+    # quarantine certificate in a shop's freezer → MRB (sale, not the animal epidemic).
+    ("房东嫌我交租晚了两天，把水电闸拉了还换了门锁，我进不了门", "STR"),
+    ("山上有人烧田埂，火星子往林子里飘，还没烧起来", "EMB"),
+    ("超市冷柜里的冻品猪肉没有检疫证明，也没有生产日期", "MRB"),
     # 消火栓: broken and dry → the fire brigade; leaking → the water company.
     ("路口那个消火栓被车撞歪了，未见漏水，但是拧不动了", "FRB"),
     ("小区门口的消防栓底座一直漏水，地上都是水", "WTR"),
