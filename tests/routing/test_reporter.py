@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridops.routing.reporter import aside, figures, split
+from gridops.routing.reporter import aside, figures, mistaken, split
 from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
 
@@ -224,3 +224,32 @@ def test_a_figure_of_speech_does_not_route(demo: CompiledRules) -> None:
     assert any("likens the matter to" in r for r in d.reasons)
     whole = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
     assert whole.decide(text, Hints(street_code=STREET)).unit_code == "PSB"
+
+
+@pytest.mark.parametrize(("text", "rest", "taken"), [
+    ("挖机挖破一根黄管子，往外冒气。我以为是自来水管，走近一股臭味",
+     "挖机挖破一根黄管子，往外冒气。我，，走近一股臭味", "是自来水管"),
+    ("路人原以为是网线 想剪掉 已制止", "路人， 想剪掉 已制止", "是网线"),
+])
+def test_what_the_caller_first_took_it_for_is_set_apart(text: str, rest: str,
+                                                        taken: str) -> None:
+    assert mistaken(text) == (rest, taken)
+
+
+@pytest.mark.parametrize("text", [
+    "楼下饭店油烟很大，熏得人受不了",  # no 以为
+    "我以为是自来水",  # nothing would be left
+])
+def test_a_text_without_a_mistaken_owner_is_whole(text: str) -> None:
+    assert mistaken(text) == (text, "")
+
+
+def test_a_mistaken_owner_does_not_route(demo: CompiledRules) -> None:
+    """The water company the caller first thought of is not the owner of the gas pipe that was
+    dug up: read at the reporter's weight, 自来水管 no longer decides."""
+    text = ("小区里挖路，挖机把一根黄色塑料管挖破了，呼呼往外冒气，我以为是自来水管，"
+            "走近闻到一股很冲的臭味")
+    d = demo.decide(text, Hints(street_code=STREET))
+    assert d.unit_code == "GAS", d.reasons
+    whole = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
+    assert whole.decide(text, Hints(street_code=STREET)).unit_code == "WTR"

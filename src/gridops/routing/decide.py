@@ -42,8 +42,9 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
         who, matter = reporter.split(text)
         matter, by_the_way = reporter.aside(matter)
         matter, likened = reporter.figures(matter)
+        matter, taken = reporter.mistaken(matter)
     else:
-        who, matter, likened = "", text, ""
+        who, matter, likened, taken = "", text, "", ""
     evidence = rules.scan(matter)
     if who:
         _add_reporter(rules, who, evidence, reasons)
@@ -52,6 +53,9 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     if likened:
         _add_aside(rules, likened, evidence, reasons,
                    "is what the text likens the matter to, not the matter", "比喻")
+    if taken:
+        _add_aside(rules, taken, evidence, reasons,
+                   "is what the caller first took it for, not what it is", "误以为")
     scores = {index: sum(found.values()) for index, found in evidence.found.items()}
     if hints.category:
         _add_category(rules, hints.category, scores, evidence, reasons)
