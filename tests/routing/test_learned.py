@@ -8,6 +8,7 @@ import re
 import uuid
 from datetime import datetime
 
+import numpy as np
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -158,3 +159,29 @@ def test_grams_that_say_little_do_not_drown_a_telling_one() -> None:
     unit, p = UnitModel(examples, units).predict(text).best()
     assert unit == "WTR"
     assert p > 0.75
+
+
+def test_counts_of_two_sets_of_examples_add_up_to_the_counts_of_both() -> None:
+    """A compile adds its own examples' counts to the shipped examples' counts (read once per
+    process) instead of counting every text again: the sum must be what counting all of them
+    at once gives — the same grams, Latin runs new to either side included, the same weights."""
+    from gridops.routing.learned import Counts, counts, occurrences, summed
+
+    units = ("GAS", "PWR", "TEL")
+    first = [("楼道里有股臭鸡蛋味像漏气", "GAS", 1.0), ("wifi连不上宽带断了", "TEL", 1.0),
+             ("整栋楼停电了ktv也黑了", "PWR", 1.0), ("不知道是哪家的管子", "XXX", 1.0)]
+    second = [("电表箱冒烟ktv门口", "PWR", 3.0), ("光猫亮红灯5g也没信号app也打不开", "TEL", 1.0),
+              ("燃气表走字很快", "GAS", 1.0)]
+
+    def counted(examples: list[tuple[str, str, float]]) -> Counts:
+        found = occurrences([text for text, _, _ in examples])
+        return counts(found, np.array([units.index(u) if u in units else -1
+                                       for _, u, _ in examples], dtype=np.intp),
+                      np.array([w for _, _, w in examples]), len(units))
+
+    both = counted(first + second)
+    added = summed(counted(first), counted(second))
+    assert added.longer == both.longer
+    assert added.keys.tolist() == both.keys.tolist()
+    assert np.array_equal(added.matrix, both.matrix)
+    assert added.matrix.sum() > 0

@@ -180,7 +180,7 @@ def occurrences(texts: Sequence[str]) -> Occurrences:
     return Occurrences(text, np.cumsum(new) - 1, dense.key(gram[new]), text[new], longer)
 
 
-def _relonged(found: Occurrences, rank: dict[str, int]) -> npt.NDArray[np.int64]:
+def _relonged(found: Occurrences | Counts, rank: dict[str, int]) -> npt.NDArray[np.int64]:
     """`found.keys` with its longer runs numbered by `rank` (LONG + rank)."""
     if not found.longer:
         return found.keys
@@ -189,6 +189,43 @@ def _relonged(found: Occurrences, rank: dict[str, int]) -> npt.NDArray[np.int64]
     ranks = np.array([rank[run] for run in found.longer], dtype=np.int64)
     keys[runs] = LONG + ranks[keys[runs] - LONG]
     return keys
+
+
+class Counts(NamedTuple):
+    """How much example weight each unit gives each gram: the model's matrix before smoothing."""
+
+    keys: npt.NDArray[np.int64]  # distinct grams, ascending (LONG + i: longer[i])
+    matrix: npt.NDArray[np.float64]  # gram × unit
+    longer: list[str]
+
+
+def counts(found: Occurrences, unit_of_text: npt.NDArray[np.intp],
+           weight_of_text: npt.NDArray[np.float64], width: int) -> Counts:
+    """Per gram of `found`, the weight of the texts holding it, by unit (a text whose unit is
+    −1, unknown, counts for none)."""
+    columns = unit_of_text[found.text]
+    known = columns >= 0
+    matrix = np.bincount(found.gram[known] * width + columns[known],
+                         weights=weight_of_text[found.text][known],
+                         minlength=len(found.keys) * width).astype(np.float64, copy=False)
+    return Counts(found.keys, matrix.reshape(len(found.keys), width), found.longer)
+
+
+def summed(first: Counts, second: Counts) -> Counts:
+    """The counts of two sets of examples as one (whole-number weights: the sums are exact,
+    whatever their order)."""
+    longer = sorted({*first.longer, *second.longer}, key=lambda run: (len(run), run))
+    rank = {run: i for i, run in enumerate(longer)}
+    # Renumbering keeps each side ascending: its runs keep their (length, text) order.
+    keys_first, keys_second = _relonged(first, rank), _relonged(second, rank)
+    # Both are ascending and distinct: the second's new keys go in where they belong (no sort
+    # of the first's many keys, which most of the second's already are).
+    new = keys_second[~member(keys_second, keys_first)] if len(keys_first) else keys_second
+    at = keys_first.searchsorted(new)
+    keys = np.insert(keys_first, at, new)
+    matrix = np.insert(first.matrix, at, 0.0, axis=0)
+    matrix[keys.searchsorted(keys_second)] += second.matrix
+    return Counts(keys, matrix, longer)
 
 
 def merged(first: Occurrences, second: Occurrences, offset: int) -> Occurrences:
@@ -212,6 +249,18 @@ def merged(first: Occurrences, second: Occurrences, offset: int) -> Occurrences:
 def _shared_occurrences(texts: tuple[str, ...]) -> Occurrences:
     # The shipped examples are the same for every table version: read once per process.
     return occurrences(texts)
+
+
+@lru_cache(maxsize=2)
+def _shared_counts(shared: tuple[Example, ...], units: tuple[str, ...]) -> Counts:
+    # And so are their counts: a later compile adds only its own examples' (its items' wording,
+    # its corrections) instead of counting every shipped complaint's grams again.
+    unit_id = {unit: i for i, unit in enumerate(units)}
+    found = _shared_occurrences(tuple(example.text for example in shared))
+    return counts(found, np.array([unit_id.get(example.unit, -1) for example in shared],
+                                  dtype=np.intp),
+                  np.array([example.weight for example in shared], dtype=np.float64),
+                  len(units))
 
 
 Floats = npt.NDArray[np.float64]
@@ -309,24 +358,18 @@ class UnitModel:
         unit_id = {unit: i for i, unit in enumerate(self.units)}
         if found is None:
             found = occurrences([example.text for example in examples])
+        width = len(self.units)
+        tally = counts(found, np.array([unit_id.get(example.unit, -1) for example in examples],
+                                       dtype=np.intp),
+                       np.array([example.weight for example in examples], dtype=np.float64),
+                       width)
         if shared:
-            found = merged(_shared_occurrences(tuple(example.text for example in shared)),
-                           found, len(shared))
+            tally = summed(_shared_counts(tuple(shared), self.units), tally)
         # Gram ids in key order (a text's ids, sorted, are then in reading order); stop grams
         # have none.
-        meaningful = ~member(found.keys, _STOP_KEYS)
-        gram_id = np.cumsum(meaningful) - 1
-        gram_id[~meaningful] = -1
-        keys = found.keys[meaningful]
-        rows = gram_id[found.gram]
-        columns = np.array([unit_id.get(example.unit, -1) for example in every],
-                           dtype=np.intp)[found.text]
-        values = np.array([example.weight for example in every], dtype=np.float64)[found.text]
-        width = len(self.units)
-        known = (columns >= 0) & (rows >= 0)
-        matrix = np.bincount(rows[known] * width + columns[known], weights=values[known],
-                             minlength=len(keys) * width).astype(np.float64, copy=False)
-        matrix = matrix.reshape(len(keys), width)
+        meaningful = ~member(tally.keys, _STOP_KEYS)
+        keys = tally.keys[meaningful]
+        matrix = tally.matrix[meaningful]
         # Grams seen (in weight) fewer than `min_count` times are left out. With `keep_share`
         # < 1, so are all but the most telling: telling = how far the gram leans to one unit
         # (its largest share of the weight minus a uniform share) × log(1 + weight), ties in
@@ -338,7 +381,10 @@ class UnitModel:
             lean = matrix[keep].max(axis=1) / total[keep] - 1.0 / width
             telling = lean * np.log1p(total[keep])
             count = max(1, int(len(keep) * keep_share))
-            first = found.first[meaningful][keep]
+            if shared:
+                found = merged(_shared_occurrences(tuple(example.text for example in shared)),
+                               found, len(shared))
+            first = found.first[~member(found.keys, _STOP_KEYS)][keep]
             keep = np.sort(keep[np.lexsort((first, -telling))[:count]])
         if len(keep) < len(keys):
             matrix, keys = matrix[keep], keys[keep]
@@ -352,7 +398,7 @@ class UnitModel:
         short = int(np.searchsorted(keys, LONG))
         self._keys = keys
         self.vocabulary = Vocabulary(keys[:short],
-                                     [_gram_of(key, found.longer) for key in keys[short:].tolist()])
+                                     [_gram_of(key, tally.longer) for key in keys[short:].tolist()])
         self._unit_index = {unit: i for i, unit in enumerate(self.units)}
         self._flat = np.full(len(self.units), 1.0 / len(self.units))
         self._none = self._logp[:0]
