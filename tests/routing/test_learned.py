@@ -174,10 +174,8 @@ def test_counts_of_two_sets_of_examples_add_up_to_the_counts_of_both() -> None:
               ("燃气表走字很快", "GAS", 1.0)]
 
     def counted(examples: list[tuple[str, str, float]]) -> Counts:
-        found = occurrences([text for text, _, _ in examples])
-        return counts(found, np.array([units.index(u) if u in units else -1
-                                       for _, u, _ in examples], dtype=np.intp),
-                      np.array([w for _, _, w in examples]), len(units))
+        own = [Example(text, unit, weight) for text, unit, weight in examples]
+        return counts(occurrences([example.text for example in own]), own, units)
 
     both = counted(first + second)
     added = summed(counted(first), counted(second))

@@ -199,14 +199,16 @@ class Counts(NamedTuple):
     longer: list[str]
 
 
-def counts(found: Occurrences, unit_of_text: npt.NDArray[np.intp],
-           weight_of_text: npt.NDArray[np.float64], width: int) -> Counts:
-    """Per gram of `found`, the weight of the texts holding it, by unit (a text whose unit is
-    −1, unknown, counts for none)."""
-    columns = unit_of_text[found.text]
+def counts(found: Occurrences, examples: Sequence[Example], units: Sequence[str]) -> Counts:
+    """Per gram of `found` (the occurrences of the examples' texts), the weight of the examples
+    holding it, by unit (an example of a unit not in `units` counts for none)."""
+    unit_id = {unit: i for i, unit in enumerate(units)}
+    width = len(units)
+    columns = np.array([unit_id.get(example.unit, -1) for example in examples],
+                       dtype=np.intp)[found.text]
     known = columns >= 0
-    matrix = np.bincount(found.gram[known] * width + columns[known],
-                         weights=weight_of_text[found.text][known],
+    weights = np.array([example.weight for example in examples], dtype=np.float64)[found.text]
+    matrix = np.bincount(found.gram[known] * width + columns[known], weights=weights[known],
                          minlength=len(found.keys) * width).astype(np.float64, copy=False)
     return Counts(found.keys, matrix.reshape(len(found.keys), width), found.longer)
 
@@ -246,21 +248,16 @@ def merged(first: Occurrences, second: Occurrences, offset: int) -> Occurrences:
 
 
 @lru_cache(maxsize=2)
-def _shared_occurrences(texts: tuple[str, ...]) -> Occurrences:
+def _shared_occurrences(shared: tuple[Example, ...]) -> Occurrences:
     # The shipped examples are the same for every table version: read once per process.
-    return occurrences(texts)
+    return occurrences([example.text for example in shared])
 
 
 @lru_cache(maxsize=2)
 def _shared_counts(shared: tuple[Example, ...], units: tuple[str, ...]) -> Counts:
     # And so are their counts: a later compile adds only its own examples' (its items' wording,
     # its corrections) instead of counting every shipped complaint's grams again.
-    unit_id = {unit: i for i, unit in enumerate(units)}
-    found = _shared_occurrences(tuple(example.text for example in shared))
-    return counts(found, np.array([unit_id.get(example.unit, -1) for example in shared],
-                                  dtype=np.intp),
-                  np.array([example.weight for example in shared], dtype=np.float64),
-                  len(units))
+    return counts(_shared_occurrences(shared), shared, units)
 
 
 Floats = npt.NDArray[np.float64]
@@ -353,18 +350,13 @@ class UnitModel:
         self.sharpness = sharpness
         self.min_grams = min_grams
         examples = list(examples)
-        every = [*shared, *examples]
-        self.examples = len(every)
-        unit_id = {unit: i for i, unit in enumerate(self.units)}
+        self.examples = len(shared) + len(examples)
         if found is None:
             found = occurrences([example.text for example in examples])
         width = len(self.units)
-        tally = counts(found, np.array([unit_id.get(example.unit, -1) for example in examples],
-                                       dtype=np.intp),
-                       np.array([example.weight for example in examples], dtype=np.float64),
-                       width)
+        tally = counts(found, examples, self.units)
         if shared:
-            tally = summed(_shared_counts(tuple(shared), self.units), tally)
+            tally = summed(_shared_counts(shared, self.units), tally)
         # Gram ids in key order (a text's ids, sorted, are then in reading order); stop grams
         # have none.
         meaningful = ~member(tally.keys, _STOP_KEYS)
@@ -382,8 +374,7 @@ class UnitModel:
             telling = lean * np.log1p(total[keep])
             count = max(1, int(len(keep) * keep_share))
             if shared:
-                found = merged(_shared_occurrences(tuple(example.text for example in shared)),
-                               found, len(shared))
+                found = merged(_shared_occurrences(shared), found, len(shared))
             first = found.first[~member(found.keys, _STOP_KEYS)][keep]
             keep = np.sort(keep[np.lexsort((first, -telling))[:count]])
         if len(keep) < len(keys):

@@ -159,52 +159,48 @@ def aside(text: str) -> tuple[str, str]:
     return main, text[start:end]
 
 
+def _set_apart(text: str, pattern: re.Pattern[str], cues: tuple[str, ...]) -> tuple[str, str]:
+    """(the text with each match of `pattern` cut out, its `words` group joined by "；");
+    (text, "") when the text holds none of `cues`, nothing matches, or too little would be
+    left to read."""
+    if not any(cue in text for cue in cues):
+        return text, ""
+    words: list[str] = []
+
+    def cut(match: re.Match[str]) -> str:
+        words.append(match.group("words"))
+        return "，"
+
+    rest = pattern.sub(cut, text)
+    if not words or len(rest.strip("，")) < 6:
+        return text, ""
+    return rest, "；".join(words)
+
+
 # A figure of speech compares the matter with something it is not (墙上裂得跟筛子一样;
 # 学校厕所跟出土文物似的; 这跟拦路抢劫有什么区别): what it is likened to is read like an aside,
 # so 文物 does not make a school toilet the heritage office's. Only a comparison closed by its
 # own word (一样, 似的, 一般, 没两样, 有什么区别) is one; 不一样 states a difference, which is
 # the matter (跟报批的图纸不一样).
 _FIGURE = re.compile(
-    rf"(?:就像|好像|活像|像|跟|如同|犹如|宛如|仿佛|好似)(?P<like>[^{_STOP}]{{1,12}}?)"
+    rf"(?:就像|好像|活像|像|跟|如同|犹如|宛如|仿佛|好似)(?P<words>[^{_STOP}]{{1,12}}?)"
     rf"(?:(?<!不)一样|似的|一般|没两样|没什么两样|有什么区别|有啥区别|有什么两样)")
+_FIGURE_CUES = ("一样", "似的", "一般", "两样", "区别")
 
 
 def figures(text: str) -> tuple[str, str]:
     """(the text with what its figures of speech liken the matter to cut out, those words);
     (text, "") when it has none."""
-    if "一样" not in text and "似的" not in text and "一般" not in text \
-            and "两样" not in text and "区别" not in text:
-        return text, ""
-    likened: list[str] = []
-
-    def cut(match: re.Match[str]) -> str:
-        likened.append(match.group("like"))
-        return "，"
-
-    rest = _FIGURE.sub(cut, text)
-    if not likened or len(rest.strip("，")) < 6:
-        return text, ""
-    return rest, "；".join(likened)
+    return _set_apart(text, _FIGURE, _FIGURE_CUES)
 
 
 # What the caller first took the thing for (我以为是自来水管; 路人以为是网线; 原以为是工地扬尘, 打了
 # 住建电话): the clause after 以为 names the owner it turned out not to be. It is read like an
 # aside, so 自来水 does not send a dug-up gas pipe to the water company.
-_MISTAKEN = re.compile(rf"(?:误|原|本来|还|都)?以为(?P<taken>[^{_STOP}\s]{{1,16}})")
+_MISTAKEN = re.compile(rf"(?:误|原|本来|还|都)?以为(?P<words>[^{_STOP}\s]{{1,16}})")
 
 
 def mistaken(text: str) -> tuple[str, str]:
     """(the text with what the caller mistook the thing for cut out, those words);
     (text, "") when it says nothing of the kind."""
-    if "以为" not in text:
-        return text, ""
-    taken: list[str] = []
-
-    def cut(match: re.Match[str]) -> str:
-        taken.append(match.group("taken"))
-        return "，"
-
-    rest = _MISTAKEN.sub(cut, text)
-    if len(rest.strip("，")) < 6:
-        return text, ""
-    return rest, "；".join(taken)
+    return _set_apart(text, _MISTAKEN, ("以为",))
