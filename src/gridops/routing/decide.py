@@ -185,8 +185,9 @@ def _add_aside(rules: CompiledRules, words: str, evidence: Evidence, reasons: li
                what: str = "is added in passing, not the main concern",
                term: str = "次要诉求") -> None:
     """Words beside the matter — a concern added in passing (另外…一并关注), what a figure of
-    speech likens the matter to (跟筛子一样) — their phrases at the reporter's weight: they are
-    seen among the candidates, the matter decides."""
+    speech likens the matter to (跟筛子一样), what the caller first took the thing for
+    (以为是自来水管) — their phrases at the reporter's weight: they are seen among the
+    candidates, the matter decides."""
     found = rules.scan(words, rules.weights.reporter, exclusions=False).found
     if not found:
         return
