@@ -6,6 +6,10 @@ The router must not read tests/ at run time, so the labelled complaints it learn
 copied to src/gridops/routing/examples/corpus-examples.tsv: a header, then id, unit and the text
 as `gridops.routing.normalise` leaves it (no tab, no newline), one complaint a line, so that a
 process reads them with a split per line instead of parsing and normalising each.
+It then counts their grams (by unit for the learned model, by character and pair for the
+automaton) into src/gridops/routing/examples/corpus-counts.npz, with the digest of the examples
+file, so that a process need not count them before its first compile
+(`gridops.routing.precounted`).
 The dev parts (dev … dev9) and heldout.jsonl are never read here: they measure what the model has
 not seen.
 """
@@ -15,8 +19,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+
 from gridops.cli.routing import TUNING
+from gridops.routing import precounted
+from gridops.routing.learned import corpus_digest, corpus_examples, counts, occurrences
 from gridops.routing.normalise import normalise
+from gridops.routing.rules import count_tally
 
 CORPUS = Path("tests/routing/corpus")
 PARTS = tuple(f"{part}.jsonl" for part in TUNING)
@@ -32,6 +41,21 @@ def main() -> None:
                 lines.append(f"{row['id']}\t{row['unit']}\t{normalise(row['text'])}")
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines) - 1} examples from {', '.join(PARTS)} → {OUT}")
+    write_counts()
+
+
+def write_counts() -> None:
+    examples = corpus_examples()
+    units = tuple(sorted({example.unit for example in examples}))
+    by_unit = counts(occurrences([example.text for example in examples]), examples, units)
+    tally = count_tally(examples)
+    buckets = np.flatnonzero(tally.counts)
+    precounted.save(precounted.PRECOUNTED, corpus_digest(), precounted.Precounted(
+        len(examples), units, by_unit.keys, by_unit.cells, by_unit.values, tuple(by_unit.longer),
+        buckets.astype(np.int64), tally.counts[buckets], tally.characters))
+    print(f"{len(by_unit.keys):,} grams, {len(by_unit.cells):,} non-zero cells, "
+          f"{len(buckets):,} buckets "
+          f"→ {precounted.PRECOUNTED}")
 
 
 if __name__ == "__main__":

@@ -181,5 +181,8 @@ def test_counts_of_two_sets_of_examples_add_up_to_the_counts_of_both() -> None:
     added = summed(counted(first), counted(second))
     assert added.longer == both.longer
     assert added.keys.tolist() == both.keys.tolist()
-    assert np.array_equal(added.matrix, both.matrix)
-    assert added.matrix.sum() > 0
+    assert added.cells.tolist() == both.cells.tolist()
+    assert added.values.tolist() == both.values.tolist()
+    assert np.all(np.diff(added.cells) > 0)  # ascending, each cell once
+    assert np.array_equal(added.dense(), both.dense())
+    assert added.dense()[:, units.index("PWR")].sum() > 0

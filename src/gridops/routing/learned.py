@@ -35,6 +35,7 @@ chosen unit and the runner-up.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from operator import add
@@ -44,6 +45,7 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from gridops.routing import precounted
 from gridops.routing.ngrams import (
     CUT,
     LONG,
@@ -62,8 +64,8 @@ from gridops.routing.normalise import normalise
 from gridops.routing.similarity import STOP_GRAMS
 from gridops.routing.table import ItemStandard
 
-__all__ = ["CORPUS_EXAMPLES", "Example", "Prediction", "UnitModel", "corpus_examples",
-           "grams", "item_examples"]
+__all__ = ["CORPUS_EXAMPLES", "Example", "Prediction", "UnitModel", "corpus_digest",
+           "corpus_examples", "grams", "item_examples", "shipped_counts"]
 
 CORPUS_EXAMPLES = Path(__file__).parent / "examples" / "corpus-examples.tsv"
 
@@ -144,6 +146,13 @@ def corpus_examples(path: Path = CORPUS_EXAMPLES) -> tuple[Example, ...]:
     return _read_examples(path) if path.exists() else ()
 
 
+@lru_cache(maxsize=2)
+def corpus_digest(path: Path = CORPUS_EXAMPLES) -> str:
+    """The SHA-256 of the shipped examples file ("" when it is absent): the precounted counts
+    name the examples they count."""
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else ""
+
+
 class Occurrences(NamedTuple):
     """Each text's distinct grams as `grams` reads them (its `|`-separated fields alike, stop
     grams included), one (text, gram) pair per row, ordered by gram, then by text."""
@@ -191,12 +200,34 @@ def _relonged(found: Occurrences | Counts, rank: dict[str, int]) -> npt.NDArray[
     return keys
 
 
+Floats = npt.NDArray[np.float64]
+Ids = npt.NDArray[np.intp]
+
+
 class Counts(NamedTuple):
-    """How much example weight each unit gives each gram: the model's matrix before smoothing."""
+    """How much example weight each unit gives each gram: the model's matrix before smoothing,
+    as its non-zero cells (a gram is seen with a few units: nine cells in ten are zero, and a
+    dense matrix of the shipped examples' 145,000 grams would be copied several times a compile)."""
 
     keys: npt.NDArray[np.int64]  # distinct grams, ascending (LONG + i: longer[i])
-    matrix: npt.NDArray[np.float64]  # gram × unit
+    cells: npt.NDArray[np.intp]  # the non-zero cells, row (of keys) × width + unit, ascending
+    values: npt.NDArray[np.float64]  # their weight
+    width: int  # units
     longer: list[str]
+
+    def dense(self) -> Floats:
+        """The gram × unit matrix."""
+        matrix = np.zeros(len(self.keys) * self.width)
+        matrix[self.cells] = self.values
+        return matrix.reshape(len(self.keys), self.width)
+
+    def rows(self, kept: npt.NDArray[np.bool_]) -> Counts:
+        """Only the grams where `kept` is true (renumbered in order)."""
+        row, column = np.divmod(self.cells, self.width)
+        held = kept[row]
+        renumbered = np.cumsum(kept) - 1
+        return Counts(self.keys[kept], renumbered[row[held]] * self.width + column[held],
+                      self.values[held], self.width, self.longer)
 
 
 def counts(found: Occurrences, examples: Sequence[Example], units: Sequence[str]) -> Counts:
@@ -210,12 +241,13 @@ def counts(found: Occurrences, examples: Sequence[Example], units: Sequence[str]
     weights = np.array([example.weight for example in examples], dtype=np.float64)[found.text]
     matrix = np.bincount(found.gram[known] * width + columns[known], weights=weights[known],
                          minlength=len(found.keys) * width).astype(np.float64, copy=False)
-    return Counts(found.keys, matrix.reshape(len(found.keys), width), found.longer)
+    cells = np.flatnonzero(matrix)
+    return Counts(found.keys, cells, matrix[cells], width, found.longer)
 
 
 def summed(first: Counts, second: Counts) -> Counts:
-    """The counts of two sets of examples as one (whole-number weights: the sums are exact,
-    whatever their order)."""
+    """The counts of two sets of examples over the same units as one (whole-number weights:
+    the sums are exact, whatever their order)."""
     longer = sorted({*first.longer, *second.longer}, key=lambda run: (len(run), run))
     rank = {run: i for i, run in enumerate(longer)}
     # Renumbering keeps each side ascending: its runs keep their (length, text) order.
@@ -223,11 +255,28 @@ def summed(first: Counts, second: Counts) -> Counts:
     # Both are ascending and distinct: the second's new keys go in where they belong (no sort
     # of the first's many keys, which most of the second's already are).
     new = keys_second[~member(keys_second, keys_first)] if len(keys_first) else keys_second
-    at = keys_first.searchsorted(new)
-    keys = np.insert(keys_first, at, new)
-    matrix = np.insert(first.matrix, at, 0.0, axis=0)
-    matrix[keys.searchsorted(keys_second)] += second.matrix
-    return Counts(keys, matrix, longer)
+    keys = np.insert(keys_first, keys_first.searchsorted(new), new)
+    width = first.width
+    # Each side's cells in the new rows stay ascending; the second's few are added to the
+    # first's cells they share and put in among them where they are new.
+    cells_first = _moved(first.cells, width, keys.searchsorted(keys_first))
+    cells_second = _moved(second.cells, width, keys.searchsorted(keys_second))
+    at = cells_first.searchsorted(cells_second)
+    shared = at < len(cells_first)
+    shared[shared] = cells_first[at[shared]] == cells_second[shared]
+    values = first.values.copy()
+    values[at[shared]] += second.values[shared]
+    fresh = ~shared
+    return Counts(keys, np.insert(cells_first, at[fresh], cells_second[fresh]),
+                  np.insert(values, at[fresh], second.values[fresh]), width, longer)
+
+
+def _moved(cells: npt.NDArray[np.intp], width: int,
+           rows: npt.NDArray[np.intp]) -> npt.NDArray[np.intp]:
+    """`cells` with row r moved to rows[r]."""
+    row, column = np.divmod(cells, width)
+    moved: npt.NDArray[np.intp] = rows[row] * width + column
+    return moved
 
 
 def merged(first: Occurrences, second: Occurrences, offset: int) -> Occurrences:
@@ -260,8 +309,17 @@ def _shared_counts(shared: tuple[Example, ...], units: tuple[str, ...]) -> Count
     return counts(_shared_occurrences(shared), shared, units)
 
 
-Floats = npt.NDArray[np.float64]
-Ids = npt.NDArray[np.intp]
+@lru_cache(maxsize=2)
+def shipped_counts(units: tuple[str, ...]) -> tuple[Counts, int]:
+    """The shipped examples' counts and how many examples they count: as counted when the
+    examples were written (`gridops.routing.precounted`), without reading the examples, or else
+    counted here, once per process."""
+    found = precounted.load(precounted.PRECOUNTED, corpus_digest())
+    if found is None:
+        shipped = corpus_examples()
+        return _shared_counts(shipped, units), len(shipped)
+    cells, values = found.cells_of(units)
+    return Counts(found.keys, cells, values, len(units), list(found.longer)), found.examples
 
 
 def _information(row: npt.NDArray[np.intp], value: Floats, grams: int, width: int,
@@ -278,17 +336,16 @@ def _information(row: npt.NDArray[np.intp], value: Floats, grams: int, width: in
     return weight
 
 
-def _naive_bayes(matrix: Floats, alpha: float, power: float,
+def _naive_bayes(tally: Counts, alpha: float, power: float,
                  floor: float) -> tuple[Floats, Floats, Ids]:
     """Per gram (row: its example weight per unit), log P(gram | unit) with add-α smoothing,
     centred over units and multiplied by the gram's information weight — for the grams whose
     weight reaches `floor` —, their weights, and which rows they are. Only the non-zero cells are
     read one by one (a gram is seen with a few units: most of the matrix is zero, and a unit's
     log-probability of a gram it never saw is one number per unit)."""
-    grams, width = matrix.shape
-    cells = np.flatnonzero(matrix)
-    row, column = np.divmod(cells, width)
-    value = matrix.ravel()[cells]
+    grams, width = len(tally.keys), tally.width
+    row, column = np.divmod(tally.cells, width)
+    value = tally.values
     weight = _information(row, value, grams, width, power)
     log_total = np.log(np.maximum(np.bincount(column, weights=value, minlength=width)
                                   + alpha * grams, 1e-9))
@@ -334,14 +391,15 @@ class UnitModel:
     """Naive Bayes over units; trained once per table version, read-only afterwards."""
 
     def __init__(self, examples: Iterable[Example], units: Sequence[str], *,
-                 shared: tuple[Example, ...] = (), alpha: float = 0.1,
+                 shared: tuple[Example, ...] | None = (), alpha: float = 0.1,
                  sharpness: float = 8.0, min_count: float = 1.0,
                  min_grams: int = 30, complement: bool = False,
                  keep_share: float = 1.0, information: float = 1.0,
                  min_information: float = 0.3,
                  found: Occurrences | None = None) -> None:
-        """`shared`: examples common to many versions (the shipped corpus, whose grams are
-        read once per process); `examples`: this version's own (its items' wording, its
+        """`shared`: examples common to many versions, whose grams are read once per process
+        (None: the shipped corpus, whose grams were counted when it was written); `examples`:
+        this version's own (its items' wording, its
         corrections); `found`: `occurrences` of the own examples' texts, if the caller has
         them. `information`: the power of each gram's weight 1 − H(unit | gram) / log(units)
         (0: every gram weighs 1, plain naive Bayes); `min_information`: grams weighing less are
@@ -350,39 +408,50 @@ class UnitModel:
         self.sharpness = sharpness
         self.min_grams = min_grams
         examples = list(examples)
-        self.examples = len(shared) + len(examples)
         if found is None:
             found = occurrences([example.text for example in examples])
         width = len(self.units)
         tally = counts(found, examples, self.units)
-        if shared:
+        self.examples = len(examples)
+        if shared is None:
+            common, self.examples = shipped_counts(self.units)
+            tally = summed(common, tally)
+            self.examples += len(examples)
+        elif shared:
             tally = summed(_shared_counts(shared, self.units), tally)
+            self.examples += len(shared)
         # Gram ids in key order (a text's ids, sorted, are then in reading order); stop grams
         # have none.
-        meaningful = ~member(tally.keys, _STOP_KEYS)
-        keys = tally.keys[meaningful]
-        matrix = tally.matrix[meaningful]
+        tally = tally.rows(~member(tally.keys, _STOP_KEYS))
         # Grams seen (in weight) fewer than `min_count` times are left out. With `keep_share`
         # < 1, so are all but the most telling: telling = how far the gram leans to one unit
         # (its largest share of the weight minus a uniform share) × log(1 + weight), ties in
         # order of first occurrence (texts in order, each text's grams by key). The information
         # weight below makes this unnecessary (grams spread evenly over units hardly vote).
-        total = matrix.sum(axis=1)
-        keep = np.flatnonzero(total >= min_count)
-        if keep_share < 1.0 and len(keep):
-            lean = matrix[keep].max(axis=1) / total[keep] - 1.0 / width
+        row = tally.cells // width
+        total = np.bincount(row, weights=tally.values, minlength=len(tally.keys))
+        kept = total >= min_count
+        if keep_share < 1.0 and kept.any():
+            keep = np.flatnonzero(kept)
+            largest = np.zeros(len(tally.keys))
+            np.maximum.at(largest, row, tally.values)
+            lean = largest[keep] / total[keep] - 1.0 / width
             telling = lean * np.log1p(total[keep])
             count = max(1, int(len(keep) * keep_share))
+            if shared is None:
+                shared = corpus_examples()
             if shared:
                 found = merged(_shared_occurrences(shared), found, len(shared))
             first = found.first[~member(found.keys, _STOP_KEYS)][keep]
-            keep = np.sort(keep[np.lexsort((first, -telling))[:count]])
-        if len(keep) < len(keys):
-            matrix, keys = matrix[keep], keys[keep]
+            kept[:] = False
+            kept[keep[np.lexsort((first, -telling))[:count]]] = True
+        if not kept.all():
+            tally = tally.rows(kept)
+        keys = tally.keys
         # Weighted, centred log-probabilities (gram × unit).
         logp, weight, informative = (
-            _complement(matrix, alpha, information, min_information) if complement
-            else _naive_bayes(matrix, alpha, information, min_information))
+            _complement(tally.dense(), alpha, information, min_information) if complement
+            else _naive_bayes(tally, alpha, information, min_information))
         keys = keys[informative]
         self._logp = logp
         self.information = weight  # per gram id, the weight of its vote

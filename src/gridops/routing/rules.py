@@ -21,7 +21,7 @@ import ahocorasick
 import numpy as np
 import numpy.typing as npt
 
-from gridops.routing import ngrams
+from gridops.routing import ngrams, precounted
 from gridops.routing.aliases import (
     REFUSAL_REACH,
     REFUSING,
@@ -32,6 +32,7 @@ from gridops.routing.aliases import (
 from gridops.routing.learned import (
     Example,
     UnitModel,
+    corpus_digest,
     corpus_examples,
     grams,
     item_examples,
@@ -69,7 +70,7 @@ def _corpus_counts(parts: Iterable[str]) -> dict[str, int]:
     longer part's rarest pair's (an upper bound of its own). Rough: grams share a count when
     they share a bucket (rarely), which only makes an anchor a little less rare."""
     parts = list(parts)
-    tally = _corpus_tally(corpus_examples()).counts
+    tally = _shipped_tally().counts
     wanted = [_pair_keys(part) for part in parts]
     flat = np.array([key for keys in wanted for key in keys], dtype=np.int64)
     counts = tally.take(_bucket(flat)).tolist()
@@ -96,20 +97,28 @@ def _bucket(keys: npt.NDArray[np.int64]) -> npt.NDArray[np.intp]:
     return (mixed >> np.uint64(64 - _BUCKETS)).astype(np.intp)
 
 
-class _Tally(NamedTuple):
+class Tally(NamedTuple):
     counts: npt.NDArray[np.int32]  # per bucket, occurrences of its characters and pairs
     characters: dict[str, int]  # each character's count
 
 
-@lru_cache(maxsize=2)
-def _corpus_tally(examples: tuple[Example, ...]) -> _Tally:
-    """The shipped complaints' characters and pairs, counted once per process."""
+@lru_cache(maxsize=1)
+def _shipped_tally() -> Tally:
+    """The shipped complaints' characters and pairs: as counted when they were written
+    (`gridops.routing.precounted`), or else counted here, once per process."""
+    found = precounted.load(precounted.PRECOUNTED, corpus_digest())
+    if found is None:
+        return count_tally(corpus_examples())
+    return Tally(found.tally(1 << _BUCKETS), found.characters)
+
+
+def count_tally(examples: Sequence[Example]) -> Tally:
     found = ngrams.keys(SEPARATOR.join(example.text for example in examples))
     counts = np.bincount(_bucket(found), minlength=1 << _BUCKETS).astype(np.int32)  # 4 MB
     chars = found[: (len(found) + 1) // 2]
     present = np.bincount(chars) if len(chars) else np.zeros(0, dtype=np.intp)
     held = np.flatnonzero(present)
-    return _Tally(counts, dict(zip(map(chr, held.tolist()), present[held].tolist(),
+    return Tally(counts, dict(zip(map(chr, held.tolist()), present[held].tolist(),
                                    strict=True)))
 
 
@@ -210,15 +219,14 @@ class CompiledRules:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._compile(version, items, weights, examples, model,
-                          corpus_examples() if shared is None else shared)
+            self._compile(version, items, weights, examples, model, shared)
         finally:
             if collecting:
                 gc.enable()
 
     def _compile(self, version: int, items: Sequence[ItemStandard], weights: Weights | None,
                  examples: Sequence[Example] | None, model: UnitModel | None,
-                 shared: tuple[Example, ...]) -> None:
+                 shared: tuple[Example, ...] | None) -> None:
         self.version = version
         self.items = tuple(items)
         self.weights = weights or Weights()
@@ -419,7 +427,7 @@ class CompiledRules:
         own wording: names, conditions, phrases); adding their keys first makes the scan
         faster.
         """
-        characters = _corpus_tally(corpus_examples()).characters
+        characters = _shipped_tally().characters
         if characters:
             return characters
         counts: Counter[str] = Counter()
