@@ -37,7 +37,7 @@ def _table_path(rules: Path | None, settings: Settings) -> Path:
 def eval_corpus(
     corpus: Annotated[Path, typer.Option(help="folder holding tune.jsonl and heldout.jsonl")]
     = DEFAULT_CORPUS,
-    part: Annotated[str, typer.Option(help="tune | tune2 … tune21 | dev | dev2 … dev9 | heldout | "
+    part: Annotated[str, typer.Option(help="tune | tune2 … tune23 | dev | dev2 … dev10 | heldout | "
                                       "both (tune and heldout)")] = "both",
     rules: Annotated[Path | None, typer.Option(help="rule table (default: the demo pack)")]
     = None,
