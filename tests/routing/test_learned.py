@@ -186,3 +186,19 @@ def test_counts_of_two_sets_of_examples_add_up_to_the_counts_of_both() -> None:
     assert np.all(np.diff(added.cells) > 0)  # ascending, each cell once
     assert np.array_equal(added.dense(), both.dense())
     assert added.dense()[:, units.index("PWR")].sum() > 0
+
+
+def test_item_grams_count_the_text_grams_each_item_holds() -> None:
+    from gridops.routing.rules import ItemGrams
+
+    # items 0..2; (gram, item) pairs ordered by gram
+    pairs = [(1, 0), (1, 2), (4, 1), (7, 0), (7, 1), (7, 2), (9, 2)]
+    index = ItemGrams(np.array([g for g, _ in pairs]), np.array([c for _, c in pairs]), 3)
+    dense = np.zeros((10, 3), dtype=np.intp)
+    for gram, column in pairs:
+        dense[gram, column] = 1
+    for ids in ([], [1], [0, 2, 3], [1, 7], [4, 7, 9], [0, 1, 4, 7, 9], [9]):
+        text = np.array(ids, dtype=np.intp)
+        assert index.shared(text) == dense[text].sum(axis=0).tolist(), ids
+    assert ItemGrams(np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), 2).shared(
+        np.array([3])) == [0, 0]

@@ -98,3 +98,4 @@ def test_counts_32_bits_would_change_are_refused_rather_than_rounded(tmp_path: P
     stored = _precounted(examples, ("GAS",))
     with pytest.raises(ValueError, match="32 bits"):
         precounted.save(tmp_path / "c.npz", "abc", stored)
+

@@ -74,7 +74,7 @@ def _item_for(rules: CompiledRules, evidence: Evidence, unit: str,
     indices = rules.unit_items.get(unit)
     if not indices:
         return None
-    shared = np.add.reduce(rules.item_grams[unit].take(ids, axis=0), axis=0).tolist()
+    shared = rules.item_grams[unit].shared(ids)
     excluded = evidence.excluded
     best, most = None, -1
     for index, count in zip(indices, shared, strict=True):

@@ -144,6 +144,23 @@ class _Normalised(dict[str, str]):
         return key
 
 
+class ItemGrams(NamedTuple):
+    """Which model n-grams each of a unit's items holds in its own wording: (n-gram, item)
+    pairs, ordered by n-gram."""
+
+    grams: npt.NDArray[np.intp]
+    columns: npt.NDArray[np.intp]  # the item's place among the unit's items
+    items: int
+
+    def shared(self, ids: npt.NDArray[np.intp]) -> list[int]:
+        """Per item, how many of `ids` (distinct, ascending) its wording holds."""
+        if not len(ids) or not len(self.grams):
+            return [0] * self.items
+        at = ids.searchsorted(self.grams).clip(max=len(ids) - 1)
+        held = ids[at] == self.grams
+        return np.bincount(self.columns[held], minlength=self.items).tolist()  # type: ignore[no-any-return]
+
+
 @dataclass(frozen=True, slots=True)
 class Hints:
     channel: str | None = None
@@ -264,15 +281,16 @@ class CompiledRules:
         self.unit_items: dict[str, list[int]] = {}
         for index, item in enumerate(self.items):
             self.unit_items.setdefault(item.unit, []).append(index)
-        # Per unit, model n-gram × the unit's items: 1 where the item's own wording holds the
-        # n-gram. A unit the rules did not find enters with its item sharing most of the text's
-        # n-grams (gridops.routing.learned_decide): one gather and sum counts them.
+        # Per unit, which of its items' own wording holds which model n-gram. A unit the rules
+        # did not find enters with its item sharing most of the text's n-grams
+        # (gridops.routing.learned_decide). As (n-gram, item) pairs, not an n-gram × item grid:
+        # the grids held 17,000 ones in 42 MB of zeros, which each compile had to clear.
         vocabularies = [part.vocabulary for part in (self.model, self._similarity)
                         if part is not None]
         self._model_slot = 0
         self._similar_slot = len(vocabularies) - 1
         self._index = GramIndex(vocabularies)
-        self.item_grams: dict[str, npt.NDArray[np.uint8]] = {}
+        self.item_grams: dict[str, ItemGrams] = {}
         if self.model is not None and found is not None:
             gram = self.model.vocabulary.positions(found.keys, found.longer)[found.gram]
             known = (gram >= 0) & (found.text < len(wording))
@@ -283,10 +301,10 @@ class CompiledRules:
                 column[indices] = np.arange(len(indices))
                 unit_of[indices] = u
             for u, (unit, indices) in enumerate(self.unit_items.items()):
-                grid = np.zeros((len(self.model), len(indices)), dtype=np.uint8)
                 mine = unit_of[owner] == u
-                grid[gram[mine], column[owner[mine]]] = 1
-                self.item_grams[unit] = grid
+                pairs = np.unique(gram[mine] * len(indices) + column[owner[mine]])
+                self.item_grams[unit] = ItemGrams(pairs // len(indices), pairs % len(indices),
+                                                  len(indices))
 
     def text_grams(self, evidence: Evidence) -> set[str]:
         """The scanned text's distinct character 1–2-grams (`gridops.routing.learned.grams`)."""
