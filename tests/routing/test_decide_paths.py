@@ -85,3 +85,16 @@ def test_a_defunct_work_units_yard_is_ownerless(demo: CompiledRules, yard: str) 
     assert any(r.startswith("街镇托底") for r in d.reasons)
     kept = demo.decide(pole + "晚上看着吓人", Hints(street_code=STREET))
     assert kept.unit_code == "UMLE", kept.reasons
+
+
+def test_a_stray_animal_nobody_owns_is_not_a_thing_without_an_owner(
+        rules: CompiledRules) -> None:
+    """无主 of a dog (无主流浪狗, 无主的狗) says it is a stray, not that no unit owns the matter;
+    of a pole it still sends the pole to the street."""
+    for stray in ("路口那根电线杆歪了，旁边一只无主流浪狗咬人",
+                  "路口那根电线杆歪了，无主的狗天天叫"):
+        d = rules.decide(stray, Hints(street_code=STREET))
+        assert not any(r.startswith("街镇托底") for r in d.reasons), (stray, d.reasons)
+    both = rules.decide("路口那根电线杆歪了，无主的狗天天叫，杆子也是无主的",
+                        Hints(street_code=STREET))
+    assert any(r.startswith("街镇托底: the text says “无主”") for r in both.reasons)

@@ -304,7 +304,7 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, scores: dict[int, 
     `scores` gained the street's item. (The caller has found `_DISOWNING` in the text: one
     regular-expression pass spares the usual text that says none of them.)"""
     norm = evidence.norm
-    said = next((words for words in DISOWNING if words in norm), None)
+    said = next((words for words in DISOWNING if _disowns(norm, words)), None)
     if said is None or not units or STR not in rules.unit_items:
         return False
     top = max(units.values())
@@ -320,6 +320,20 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, scores: dict[int, 
     reasons.append(f"街镇托底: the text says “{said}” (no owner found) → the street "
                    f"(+{_f2(bonus)})")
     return added
+
+
+# An animal nobody owns (无主流浪狗, 无主的狗) is a stray, not a thing without an owner.
+_STRAY = ("流浪", "狗", "猫", "犬", "的狗", "的猫", "的流浪")
+
+
+def _disowns(norm: str, words: str) -> bool:
+    """`words` occur in the text, once at least not of a stray animal."""
+    at = norm.find(words)
+    while at >= 0:
+        if not norm.startswith(_STRAY, at + len(words)):
+            return True
+        at = norm.find(words, at + 1)
+    return False
 
 
 def _lift_owners(rules: CompiledRules, excluded: dict[int, str], reasons: list[str]) -> None:
