@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gridops.routing.reporter import aside, figures, mistaken, split
+from gridops.routing.reporter import aside, figures, mistaken, pointed, split
 from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
 
@@ -253,3 +253,34 @@ def test_a_mistaken_owner_does_not_route(demo: CompiledRules) -> None:
     assert d.unit_code == "GAS", d.reasons
     whole = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
     assert whole.decide(text, Hints(street_code=STREET)).unit_code == "WTR"
+
+
+@pytest.mark.parametrize(("text", "matter", "others"), [
+    ("今日：1.巡查无占道；2.居民反映12路公交到站不停；3.督导垃圾分类。2项请交通部门处理。",
+     "2.居民反映12路公交到站不停；2项请交通部门处理。", "今日；1.巡查无占道；3.督导垃圾分类"),
+    ("1、走访独居老人；2、楼道灯不亮了；第1项需民政跟进", "1、走访独居老人；第1项需民政跟进",
+     "2、楼道灯不亮了"),
+    ("日志：1．清理小广告两处；2．退休金没到账。2项请人社协助", "2．退休金没到账。2项请人社协助",
+     "日志；1．清理小广告两处"),
+])
+def test_a_numbered_log_is_read_for_the_entry_it_points_to(text: str, matter: str,
+                                                           others: str) -> None:
+    assert pointed(text) == (matter, others)
+
+
+@pytest.mark.parametrize("text", [
+    "1.水管爆了 2.路灯不亮",  # no pointer
+    "路面塌了1.5米，请尽快处理",  # a decimal, no entries
+    "1.水管爆了；2.路灯不亮；3项请处理",  # points at no entry
+    "2项请交通部门处理：1.公交不停 2.站牌歪了",  # the pointer comes before the entries
+])
+def test_a_text_that_is_no_pointed_log_is_whole(text: str) -> None:
+    assert pointed(text) == (text, "")
+
+
+def test_the_other_entries_of_a_log_do_not_route(demo: CompiledRules) -> None:
+    text = ("今日：1.协助清理小广告三处；2.督导垃圾分类；3.居民反映小区门口18路公交站牌被车撞歪了，"
+            "边角很锋利。3项请交通部门处理。")
+    d = demo.decide(text, Hints(street_code=STREET))
+    assert d.unit_code == "TRB", d.reasons
+    assert any("日志其他事项" in reason for reason in d.reasons)

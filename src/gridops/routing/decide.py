@@ -40,14 +40,18 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     by_the_way = ""
     if w.reporter != 1.0:
         who, matter = reporter.split(text)
+        matter, logged = reporter.pointed(matter)
         matter, by_the_way = reporter.aside(matter)
         matter, likened = reporter.figures(matter)
         matter, taken = reporter.mistaken(matter)
     else:
-        who, matter, likened, taken = "", text, "", ""
+        who, matter, logged, likened, taken = "", text, "", "", ""
     evidence = rules.scan(matter)
     if who:
         _add_reporter(rules, who, evidence, reasons)
+    if logged:
+        _add_aside(rules, logged, evidence, reasons,
+                   "are the log's other entries, not the one it points to", "日志其他事项")
     if by_the_way:
         _add_aside(rules, by_the_way, evidence, reasons)
     if likened:

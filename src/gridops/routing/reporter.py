@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["aside", "figures", "mistaken", "split"]
+__all__ = ["aside", "figures", "mistaken", "pointed", "split"]
 
 _STOP = "，,。；;：:！!？?\n"
 # A greeting to the community office before the opening: 社区刘主任，/ 王书记您好，
@@ -204,3 +204,42 @@ def mistaken(text: str) -> tuple[str, str]:
     """(the text with what the caller mistook the thing for cut out, those words);
     (text, "") when it says nothing of the kind."""
     return _set_apart(text, _MISTAKEN, ("以为",))
+
+
+# A grid worker's numbered log that points at the entry to dispatch (今日：1.巡查无占道；2.居民反映
+# 18路公交不靠站；3.督导垃圾分类。2项请交通部门处理。): the other entries are the day's routine,
+# read like an aside; the entry pointed at, and the pointing (which may name the unit), are the
+# matter. Entries are numbered 1. 1、 1． after the start or a stop (1.5米 is no entry), and the
+# pointer is N项请/需/由/转/交/报 or 第N项 … after the entries.
+_ENTRY = re.compile(rf"(?:^|(?<=[{_STOP}\s]))([1-9])[.、．](?!\d)")
+_POINTER = re.compile(r"第?([1-9])项(?:请|需|由|转|交|报|要)")
+
+
+def pointed(text: str) -> tuple[str, str]:
+    """(the entry a numbered log points at, with the pointing; the other entries joined by
+    "；"); (text, "") when the text is no such log."""
+    if "项" not in text:
+        return text, ""
+    entries = list(_ENTRY.finditer(text))
+    if len(entries) < 2:
+        return text, ""
+    pointers = [m for m in _POINTER.finditer(text) if m.start() > entries[1].start()]
+    if not pointers:
+        return text, ""
+    pointer = pointers[-1]
+    number = pointer.group(1)
+    starts = [m.start() for m in entries]
+    ends = [*starts[1:], len(text)]
+    chosen = [i for i, m in enumerate(entries) if m.group(1) == number]
+    if len(chosen) != 1:
+        return text, ""
+    at = chosen[0]
+    # The last entry runs to the pointer's sentence, which is kept with the entry pointed at.
+    sentence = max(text.rfind(stop, 0, pointer.start()) for stop in _STOP) + 1
+    ends[-1] = max(starts[-1], min(ends[-1], sentence))
+    matter = text[starts[at]:ends[at]] + text[sentence:]
+    others = [text[:starts[0]], *(text[starts[i]:ends[i]] for i in range(len(entries)) if i != at)]
+    rest = "；".join(part.strip(_STOP + " ") for part in others if part.strip(_STOP + " "))
+    if len(matter.strip()) < 6 or not rest:
+        return text, ""
+    return matter, rest
