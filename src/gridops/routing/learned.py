@@ -207,7 +207,8 @@ Ids = npt.NDArray[np.intp]
 class Counts(NamedTuple):
     """How much example weight each unit gives each gram: the model's matrix before smoothing,
     as its non-zero cells (a gram is seen with a few units: nine cells in ten are zero, and a
-    dense matrix of the shipped examples' 145,000 grams would be copied several times a compile)."""
+    dense matrix of the shipped examples' 150,000-odd grams would be copied several times a
+    compile)."""
 
     keys: npt.NDArray[np.int64]  # distinct grams, ascending (LONG + i: longer[i])
     cells: npt.NDArray[np.intp]  # the non-zero cells, row (of keys) × width + unit, ascending
@@ -412,14 +413,14 @@ class UnitModel:
             found = occurrences([example.text for example in examples])
         width = len(self.units)
         tally = counts(found, examples, self.units)
-        self.examples = len(examples)
+        common = 0  # examples besides this version's own
         if shared is None:
-            common, self.examples = shipped_counts(self.units)
-            tally = summed(common, tally)
-            self.examples += len(examples)
+            counted, common = shipped_counts(self.units)
+            tally = summed(counted, tally)
         elif shared:
             tally = summed(_shared_counts(shared, self.units), tally)
-            self.examples += len(shared)
+            common = len(shared)
+        self.examples = common + len(examples)
         # Gram ids in key order (a text's ids, sorted, are then in reading order); stop grams
         # have none.
         tally = tally.rows(~member(tally.keys, _STOP_KEYS))
