@@ -7,7 +7,7 @@ Prints texts/second for `CompiledRules.decide` beside the bare automaton scan
 similarity fallback and the learned model off (phrase evidence only), the shares of texts that
 consulted them, and the time to compile the table: the first compile of the process apart
 (it loads the shipped examples' counts, `gridops.routing.precounted`, once per process), then
-the median of the others.
+the median of the others; and the model's size and the process' peak memory (ru_maxrss).
 The bare scan is given for the router's own automaton (its keys added in the order that makes
 it fast) and for one with the same keys added in plain sorted order (the reference the ratio
 was first quoted against). Targets: ≥ 20,000 texts/s, compile < 200 ms.
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import time
 from pathlib import Path
@@ -105,6 +106,10 @@ def main() -> None:
     print(f"compile: then median {statistics.median(later):.1f} ms CPU over {len(later)} "
           f"(min {min(later):.1f}, max {max(later):.1f}; wall median "
           f"{statistics.median(compile_wall_ms[1:]):.1f} ms)")
+    model = len(rules.model) if rules.model is not None else 0
+    print(f"memory: the model knows {model:,} n-grams; max RSS of this process "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (two compiled "
+          f"versions kept, six compiled and dropped)")
     print(f"decide:  {decide_rate:,.0f} texts/s  target ≥ 20,000  (similarity fallback "
           f"consulted for {consulted / len(texts):.0%} of the texts, the learned model for "
           f"{modelled / len(texts):.0%})")

@@ -21,7 +21,11 @@ from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
 from gridops.routing.scoring import Evidence, Weights
 
 STR = "STR"
-_DISOWNING = re.compile("|".join(map(re.escape, DISOWNING)))
+# An animal nobody owns (无主流浪狗, 无主的狗) is a stray, not a thing without an owner: the
+# words of disowning followed by one is no disowning, for 街镇托底 and for lifting exclusions alike.
+_STRAY = ("流浪", "狗", "猫", "犬", "的狗", "的猫", "的流浪")
+_DISOWNING = re.compile("(?:" + "|".join(map(re.escape, DISOWNING)) + ")"
+                        "(?!" + "|".join(_STRAY) + ")")
 _DISOWNING_IN = _DISOWNING.search
 MAX_CANDIDATES = 5
 _SCORE = itemgetter(1)
@@ -37,7 +41,6 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     w = rules.weights
     items = rules.items
     reasons: list[str] = []
-    by_the_way = ""
     if w.reporter != 1.0:
         who, matter = reporter.split(text)
         matter, logged = reporter.pointed(matter)
@@ -45,21 +48,17 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
         matter, likened = reporter.figures(matter)
         matter, taken = reporter.mistaken(matter)
     else:
-        who, matter, logged, likened, taken = "", text, "", "", ""
+        who, matter, logged, by_the_way, likened, taken = "", text, "", "", "", ""
     evidence = rules.scan(matter)
     if who:
         _add_reporter(rules, who, evidence, reasons)
-    if logged:
-        _add_aside(rules, logged, evidence, reasons,
-                   "are the log's other entries, not the one it points to", "日志其他事项")
-    if by_the_way:
-        _add_aside(rules, by_the_way, evidence, reasons)
-    if likened:
-        _add_aside(rules, likened, evidence, reasons,
-                   "is what the text likens the matter to, not the matter", "比喻")
-    if taken:
-        _add_aside(rules, taken, evidence, reasons,
-                   "is what the caller first took it for, not what it is", "误以为")
+    for words, what, term in (
+            (logged, "are the log's other entries, not the one it points to", "日志其他事项"),
+            (by_the_way, "is added in passing, not the main concern", "次要诉求"),
+            (likened, "is what the text likens the matter to, not the matter", "比喻"),
+            (taken, "is what the caller first took it for, not what it is", "误以为")):
+        if words:
+            _add_aside(rules, words, evidence, reasons, what, term)
     scores = {index: sum(found.values()) for index, found in evidence.found.items()}
     if hints.category:
         _add_category(rules, hints.category, scores, evidence, reasons)
@@ -68,9 +67,9 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     excluded = evidence.excluded
     # A unit the text names without refusing it (印着电信, 请供电来修) is an owner it knows: offices
     # that said "not ours" (派到供电和城管，都说不是他们的) do not make the thing ownerless.
-    disowned = (w.no_owner > 0 and not evidence.units
-                and _DISOWNING_IN(evidence.norm) is not None)
-    if excluded and disowned:
+    disowning = (_DISOWNING_IN(evidence.norm) if w.no_owner > 0 and not evidence.units
+                 else None)
+    if excluded and disowning is not None:
         _lift_owners(rules, excluded, reasons)
     if excluded and not excluded.keys().isdisjoint(scores):
         for index, key in excluded.items():
@@ -110,7 +109,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     several = len(units) > 1
     if several and STR in units:
         _apply_principles(rules, ranked, units, hints, reasons)
-    if disowned and _apply_no_owner(rules, evidence, scores, units, reasons):
+    if disowning is not None and _apply_no_owner(rules, evidence, disowning.group(), scores,
+                                                 units, reasons):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
         several = len(units) > 1
     if several:
@@ -186,8 +186,7 @@ def _add_reporter(rules: CompiledRules, who: str, evidence: Evidence,
 
 
 def _add_aside(rules: CompiledRules, words: str, evidence: Evidence, reasons: list[str],
-               what: str = "is added in passing, not the main concern",
-               term: str = "次要诉求") -> None:
+               what: str, term: str) -> None:
     """Words beside the matter — a concern added in passing (另外…一并关注), what a figure of
     speech likens the matter to (跟筛子一样), what the caller first took the thing for
     (以为是自来水管) — their phrases at the reporter's weight: they are seen among the
@@ -301,15 +300,13 @@ def _apply_principles(rules: CompiledRules, ranked: list[tuple[int, float]],
         reasons.append(f"事件先属地: {best_str.name} goes to the street first (+{bonus:g})")
 
 
-def _apply_no_owner(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
-                    units: dict[str, float], reasons: list[str]) -> bool:
-    """街镇托底: the text says no unit owns the thing (the owner it asked disowns it, nobody can
-    be found): the street settles it, ahead of the unit whose item it reads like. True when
-    `scores` gained the street's item. (The caller has found `_DISOWNING` in the text: one
-    regular-expression pass spares the usual text that says none of them.)"""
-    norm = evidence.norm
-    said = next((words for words in DISOWNING if _disowns(norm, words)), None)
-    if said is None or not units or STR not in rules.unit_items:
+def _apply_no_owner(rules: CompiledRules, evidence: Evidence, said: str,
+                    scores: dict[int, float], units: dict[str, float],
+                    reasons: list[str]) -> bool:
+    """街镇托底: the text says no unit owns the thing (`said`: how; the owner it asked disowns
+    it, nobody can be found): the street settles it, ahead of the unit whose item it reads like.
+    True when `scores` gained the street's item."""
+    if not units or STR not in rules.unit_items:
         return False
     top = max(units.values())
     if units.get(STR, -1.0) >= top:
@@ -324,20 +321,6 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, scores: dict[int, 
     reasons.append(f"街镇托底: the text says “{said}” (no owner found) → the street "
                    f"(+{_f2(bonus)})")
     return added
-
-
-# An animal nobody owns (无主流浪狗, 无主的狗) is a stray, not a thing without an owner.
-_STRAY = ("流浪", "狗", "猫", "犬", "的狗", "的猫", "的流浪")
-
-
-def _disowns(norm: str, words: str) -> bool:
-    """`words` occur in the text, once at least not of a stray animal."""
-    at = norm.find(words)
-    while at >= 0:
-        if not norm.startswith(_STRAY, at + len(words)):
-            return True
-        at = norm.find(words, at + 1)
-    return False
 
 
 def _lift_owners(rules: CompiledRules, excluded: dict[int, str], reasons: list[str]) -> None:

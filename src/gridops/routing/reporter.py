@@ -236,7 +236,7 @@ def pointed(text: str) -> tuple[str, str]:
     at = chosen[0]
     # The last entry runs to the pointer's sentence, which is kept with the entry pointed at.
     sentence = max(text.rfind(stop, 0, pointer.start()) for stop in _STOP) + 1
-    ends[-1] = max(starts[-1], min(ends[-1], sentence))
+    ends[-1] = max(starts[-1], sentence)
     matter = text[starts[at]:ends[at]] + text[sentence:]
     others = [text[:starts[0]], *(text[starts[i]:ends[i]] for i in range(len(entries)) if i != at)]
     rest = "；".join(part.strip(_STOP + " ") for part in others if part.strip(_STOP + " "))
