@@ -19,13 +19,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
-
 from gridops.cli.routing import TUNING
 from gridops.routing import precounted
-from gridops.routing.learned import corpus_digest, corpus_examples, counts, occurrences
+from gridops.routing.learned import corpus_digest, corpus_examples
 from gridops.routing.normalise import normalise
-from gridops.routing.rules import count_tally
+from gridops.routing.rules import precount
 
 CORPUS = Path("tests/routing/corpus")
 PARTS = tuple(f"{part}.jsonl" for part in TUNING)
@@ -46,16 +44,10 @@ def main() -> None:
 
 def write_counts() -> None:
     examples = corpus_examples()
-    units = tuple(sorted({example.unit for example in examples}))
-    by_unit = counts(occurrences([example.text for example in examples]), examples, units)
-    tally = count_tally(examples)
-    buckets = np.flatnonzero(tally.counts)
-    precounted.save(precounted.PRECOUNTED, corpus_digest(), precounted.Precounted(
-        len(examples), units, by_unit.keys, by_unit.cells, by_unit.values, tuple(by_unit.longer),
-        buckets.astype(np.int64), tally.counts[buckets], tally.characters))
-    print(f"{len(by_unit.keys):,} grams, {len(by_unit.cells):,} non-zero cells, "
-          f"{len(buckets):,} buckets "
-          f"→ {precounted.PRECOUNTED}")
+    counted = precount(examples, tuple(sorted({example.unit for example in examples})))
+    precounted.save(precounted.PRECOUNTED, corpus_digest(), counted)
+    print(f"{len(counted.keys):,} grams, {len(counted.cells):,} non-zero cells, "
+          f"{len(counted.buckets):,} buckets → {precounted.PRECOUNTED}")
 
 
 if __name__ == "__main__":

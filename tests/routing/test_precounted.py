@@ -19,16 +19,7 @@ from gridops.routing.learned import (
     occurrences,
     shipped_counts,
 )
-from gridops.routing.rules import _shipped_tally, count_tally
-
-
-def _precounted(examples: list[Example], units: tuple[str, ...]) -> precounted.Precounted:
-    by_unit = counts(occurrences([example.text for example in examples]), examples, units)
-    tally = count_tally(examples)
-    buckets = np.flatnonzero(tally.counts)
-    return precounted.Precounted(len(examples), units, by_unit.keys, by_unit.cells,
-                                 by_unit.values, tuple(by_unit.longer), buckets,
-                                 tally.counts[buckets], tally.characters)
+from gridops.routing.rules import _shipped_tally, count_tally, precount
 
 
 def test_the_shipped_counts_are_the_shipped_examples_counted_now() -> None:
@@ -56,7 +47,7 @@ def test_the_shipped_counts_are_the_shipped_examples_counted_now() -> None:
 def test_counts_read_for_other_units_are_those_counted_for_them() -> None:
     examples = [Example("燃气管道漏气了", "GAS"), Example("楼道里停电了", "PWR"),
                 Example("wifi断了光猫红灯", "TEL"), Example("燃气表坏了停电", "GAS")]
-    stored = _precounted(examples, ("GAS", "PWR", "TEL"))
+    stored = precount(examples, ("GAS", "PWR", "TEL"))
     for units in [("GAS", "PWR", "TEL"), ("PWR", "GAS"), ("TEL", "CAB", "GAS"), ("CAB",)]:
         cells, values = stored.cells_of(units)
         expected = counts(occurrences([e.text for e in examples]), examples, units)
@@ -67,7 +58,7 @@ def test_counts_read_for_other_units_are_those_counted_for_them() -> None:
 def test_counts_of_other_examples_or_another_format_are_not_read(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     examples = [Example("燃气管道漏气了", "GAS"), Example("楼道里停电了", "PWR")]
-    stored = _precounted(examples, ("GAS", "PWR"))
+    stored = precount(examples, ("GAS", "PWR"))
     path = tmp_path / "counts.npz"
     precounted.save(path, "abc", stored)
     read = precounted.load(path, "abc")
@@ -95,7 +86,7 @@ def test_counts_of_other_examples_or_another_format_are_not_read(
 
 def test_counts_32_bits_would_change_are_refused_rather_than_rounded(tmp_path: Path) -> None:
     examples = [Example("燃气管道漏气了", "GAS", 0.1)]
-    stored = _precounted(examples, ("GAS",))
+    stored = precount(examples, ("GAS",))
     with pytest.raises(ValueError, match="32 bits"):
         precounted.save(tmp_path / "c.npz", "abc", stored)
 

@@ -32,7 +32,8 @@ FORMAT = 1
 
 
 class Precounted(NamedTuple):
-    """What `learned.counts` and `rules._corpus_tally` give for the shipped examples."""
+    """What `learned.counts` and `rules.count_tally` give for the shipped examples
+    (`rules.precount`)."""
 
     examples: int  # how many examples were counted
     units: tuple[str, ...]  # the matrix's columns: every unit the examples name, sorted

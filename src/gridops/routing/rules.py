@@ -34,6 +34,7 @@ from gridops.routing.learned import (
     UnitModel,
     corpus_digest,
     corpus_examples,
+    counts,
     grams,
     item_examples,
     occurrences,
@@ -120,6 +121,18 @@ def count_tally(examples: Sequence[Example]) -> Tally:
     held = np.flatnonzero(present)
     return Tally(counts, dict(zip(map(chr, held.tolist()), present[held].tolist(),
                                    strict=True)))
+
+
+def precount(examples: Sequence[Example], units: tuple[str, ...]) -> precounted.Precounted:
+    """What a process would count of `examples` before its first compile — the model's counts
+    by unit and the automaton's tally — as `gridops.routing.precounted` stores it."""
+    by_unit = counts(occurrences([example.text for example in examples]), examples, units)
+    tally = count_tally(examples)
+    buckets = np.flatnonzero(tally.counts)
+    return precounted.Precounted(len(examples), units, by_unit.keys, by_unit.cells,
+                                 by_unit.values, tuple(by_unit.longer),
+                                 buckets.astype(np.int64), tally.counts[buckets],
+                                 tally.characters)
 
 
 class TextEvidence(Evidence):
