@@ -98,3 +98,15 @@ def test_a_stray_animal_nobody_owns_is_not_a_thing_without_an_owner(
     both = rules.decide("路口那根电线杆歪了，无主的狗天天叫，杆子也是无主的",
                         Hints(street_code=STREET))
     assert any(r.startswith("街镇托底: the text says “无主”") for r in both.reasons)
+
+
+def test_neighbours_denying_the_source_do_not_make_a_thing_ownerless(demo: CompiledRules) -> None:
+    """都说不是自己家的: each household says the smell is not from its home. They deny being the
+    source, not owning an asset: the gas smell stays the gas company's, not the street's."""
+    text = "楼道里一股臭鸡蛋味，二楼到五楼都闻得到，好几家都说不是自己家的，物业也没来人"
+    d = demo.decide(text, Hints(street_code=STREET))
+    assert (d.unit_code, d.needs_triage) == ("GAS", False), d.reasons
+    assert not any(r.startswith("街镇托底") for r in d.reasons)
+    disowned = demo.decide("楼道里一个井盖缺了，问了水务和燃气，都说不是他们的",
+                           Hints(street_code=STREET))
+    assert any(r.startswith("街镇托底") for r in disowned.reasons), disowned.reasons

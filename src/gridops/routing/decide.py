@@ -21,11 +21,14 @@ from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
 from gridops.routing.scoring import Evidence, Weights
 
 STR = "STR"
-# An animal nobody owns (无主流浪狗, 无主的狗) is a stray, not a thing without an owner: the
-# words of disowning followed by one is no disowning, for 街镇托底 and for lifting exclusions alike.
+# An animal nobody owns (无主流浪狗, 无主的狗) is a stray, not a thing without an owner; and
+# neighbours who each say the smell or the noise is not from their home (都说不是自己家的) deny
+# being its source, not owning an asset: the words of disowning followed by either are no
+# disowning, for 街镇托底 and for lifting exclusions alike.
 _STRAY = ("流浪", "狗", "猫", "犬", "的狗", "的猫", "的流浪")
+_HOME = ("自己家", "自家", "他家", "他们家", "她家", "我家", "我们家", "家里", "家的")
 _DISOWNING = re.compile("(?:" + "|".join(map(re.escape, DISOWNING)) + ")"
-                        "(?!" + "|".join(_STRAY) + ")")
+                        "(?!" + "|".join(_STRAY + _HOME) + ")")
 _DISOWNING_IN = _DISOWNING.search
 MAX_CANDIDATES = 5
 _SCORE = itemgetter(1)
