@@ -77,7 +77,8 @@ def test_a_marked_owner_is_not_disowned_by_the_offices_that_refused(demo: Compil
     assert demo.decide(unmarked, Hints(street_code=STREET)).unit_code in (None, "STR")
 
 
-@pytest.mark.parametrize("yard", ["厂子早没了，院子没人管", "单位早没了，也没人认账"])
+@pytest.mark.parametrize("yard", ["厂子早没了，院子没人管", "单位早没了，也没人认账",
+                                  "这几栋楼没人管"])
 def test_a_defunct_work_units_yard_is_ownerless(demo: CompiledRules, yard: str) -> None:
     pole = "老机械厂宿舍院子里那根路灯杆歪了，快倒了，"
     d = demo.decide(pole + yard, Hints(street_code=STREET))
