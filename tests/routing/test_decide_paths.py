@@ -111,3 +111,15 @@ def test_neighbours_denying_the_source_do_not_make_a_thing_ownerless(demo: Compi
     disowned = demo.decide("楼道里一个井盖缺了，问了水务和燃气，都说不是他们的",
                            Hints(street_code=STREET))
     assert any(r.startswith("街镇托底") for r in disowned.reasons), disowned.reasons
+
+
+def test_a_person_nobody_claims_is_no_thing_without_an_owner(demo: CompiledRules) -> None:
+    """无人认领 of a person (一名男子…无人认领) makes them someone to take in, not an ownerless
+    thing for the street; of a shed it still leaves the shed to the street."""
+    person = demo.decide("车站广场有名男子赤脚游荡两天，疑似精神异常，无人认领，谁来接走安置",
+                         Hints(street_code=STREET))
+    assert person.unit_code != "STR", person.reasons
+    assert not any(r.startswith("街镇托底") for r in person.reasons)
+    shed = demo.decide("巷子里一个废弃铁皮棚往路上歪，锈穿了，问遍周边无人认领",
+                       Hints(street_code=STREET))
+    assert (shed.unit_code, shed.needs_triage) == ("STR", False), shed.reasons

@@ -29,7 +29,21 @@ _STRAY = ("流浪", "狗", "猫", "犬", "的狗", "的猫", "的流浪")
 _HOME = ("自己家", "自家", "他家", "他们家", "她家", "我家", "我们家", "家里", "家的")
 _DISOWNING = re.compile("(?:" + "|".join(map(re.escape, DISOWNING)) + ")"
                         "(?!" + "|".join(_STRAY + _HOME) + ")")
-_DISOWNING_IN = _DISOWNING.search
+# Nobody claiming a person (一名男子…无人认领, 走失老人三天无人认领) makes them someone to take in
+# (CAB's 救助), not a thing without an owner: the claiming words with a person shortly before.
+_CLAIMED = ("无人认领", "没人认领", "冇人认")
+_PERSON = re.compile("男子|女子|老人|老太|老头|人员|患者|孩子|小孩|遗体|流浪|精神")
+_PERSON_REACH = 30
+
+
+def _disowning_in(norm: str) -> re.Match[str] | None:
+    """The first words saying no unit owns the thing (see _DISOWNING), or None."""
+    for found in _DISOWNING.finditer(norm):
+        if found.group() in _CLAIMED and _PERSON.search(
+                norm, max(0, found.start() - _PERSON_REACH), found.start()):
+            continue
+        return found
+    return None
 MAX_CANDIDATES = 5
 _SCORE = itemgetter(1)
 _NEW = tuple.__new__
@@ -70,7 +84,7 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     excluded = evidence.excluded
     # A unit the text names without refusing it (印着电信, 请供电来修) is an owner it knows: offices
     # that said "not ours" (派到供电和城管，都说不是他们的) do not make the thing ownerless.
-    disowning = (_DISOWNING_IN(evidence.norm) if w.no_owner > 0 and not evidence.units
+    disowning = (_disowning_in(evidence.norm) if w.no_owner > 0 and not evidence.units
                  else None)
     if excluded and disowning is not None:
         _lift_owners(rules, excluded, reasons)
