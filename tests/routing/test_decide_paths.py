@@ -118,7 +118,7 @@ def test_a_person_nobody_claims_is_no_thing_without_an_owner(demo: CompiledRules
     thing for the street; of a shed it still leaves the shed to the street."""
     person = demo.decide("车站广场有名男子赤脚游荡两天，疑似精神异常，无人认领，谁来接走安置",
                          Hints(street_code=STREET))
-    assert person.unit_code != "STR", person.reasons
+    assert (person.unit_code, person.needs_triage) == ("CAB", False), person.reasons
     assert not any(r.startswith("街镇托底") for r in person.reasons)
     shed = demo.decide("巷子里一个废弃铁皮棚往路上歪，锈穿了，问遍周边无人认领",
                        Hints(street_code=STREET))

@@ -34,6 +34,10 @@ _DISOWNING = re.compile("(?:" + "|".join(map(re.escape, DISOWNING)) + ")"
 _CLAIMED = ("无人认领", "没人认领", "冇人认")
 _PERSON = re.compile("男子|女子|老人|老太|老头|人员|患者|孩子|小孩|遗体|流浪|精神")
 _PERSON_REACH = 30
+MAX_CANDIDATES = 5
+_SCORE = itemgetter(1)
+_NEW = tuple.__new__
+_NONE: dict[int, float] = {}  # no similar items (read, never written)
 
 
 def _disowning_in(norm: str) -> re.Match[str] | None:
@@ -44,10 +48,6 @@ def _disowning_in(norm: str) -> re.Match[str] | None:
             continue
         return found
     return None
-MAX_CANDIDATES = 5
-_SCORE = itemgetter(1)
-_NEW = tuple.__new__
-_NONE: dict[int, float] = {}  # no similar items (read, never written)
 
 
 def _MINUS_SCORE(pair: tuple[int, float]) -> float:
