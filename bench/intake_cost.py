@@ -9,10 +9,11 @@ A scratch database (migrated, demo district) and the app in this process behind
 httpx.ASGITransport: no HTTP server, no load engine competing for the cores. Creates are grid
 workers' reports (as bench/create_bench.py sends them); hotline calls are signed batches of 100 new
 orders (as bench/hotline_bench.py sends them). Prints, per create or per order: the API's CPU
-(time.process_time around the ASGI call only), the statements sent (engine events), the round
-trips to PostgreSQL (those statements plus BEGIN, COMMIT, ROLLBACK and any pool ping, which
-asyncpg's query logger sees), the CPU of the PostgreSQL backend (from /proc, same host), the
-WAL written and the garbage collector's runs (a full one pauses every request in flight).
+(time.process_time around the ASGI call only), the statements sent (SQLAlchemy's engine events,
+and asyncpg's query logger for those sent to asyncpg directly), the round trips to PostgreSQL
+(those statements plus BEGIN, COMMIT, ROLLBACK and any pool ping, which the logger sees), the
+CPU of the PostgreSQL backend (from /proc, same host), the WAL written and the garbage
+collector's runs (a full one pauses every request in flight).
 `--profile` writes a cProfile of the measured calls (API side only).
 
 `--against SRC` measures this tree and another checkout's `src` (say `git archive <commit> src`
@@ -106,9 +107,14 @@ async def _caller(mode: str, client: httpx.AsyncClient,
     return batch, 100
 
 
+# What asyncpg's query logger sees that is not a statement of the app's own.
+_CONTROL = {"", "BEGIN", "COMMIT", "ROLLBACK"}
+
+
 def _count_traffic(engine: Any, statements: Counter[str], simple: Counter[str]) -> None:
-    """Statements through SQLAlchemy, and asyncpg's simple queries (BEGIN, COMMIT, a ping's
-    `;`), which SQLAlchemy does not see."""
+    """Statements through SQLAlchemy, and what asyncpg's query logger sees of the rest:
+    BEGIN, COMMIT, a ping's `;`, and the statements the app sends to asyncpg itself
+    (`gridops.db.driver_rows`), which SQLAlchemy does not see."""
     event.listen(engine.sync_engine, "before_cursor_execute",
                  lambda conn, cursor, sql, *args: statements.update([" ".join(sql.split()[:3])]))
     logged: set[int] = set()
@@ -163,7 +169,9 @@ async def measure(mode: str, calls: int, db: srv.Database,
     per = calls * unit
     return {"mode": mode, "calls": calls, "unit": unit, "wall_s": wall,
             "api_ms": 1000 * metered.cpu / per, "pg_ms": 1000 * pg / per,
-            "wal_bytes": wal_bytes / per, "statements": sum(statements.values()) / calls,
+            "wal_bytes": wal_bytes / per,
+            "statements": (sum(statements.values()) + sum(
+                n for q, n in simple.items() if q.rstrip(";").upper() not in _CONTROL)) / calls,
             "round_trips": (sum(statements.values()) + sum(simple.values())) / calls,
             "traffic": {k: n / calls for k, n in (statements + simple).most_common()},
             "load": os.getloadavg()[0], "gc_runs": collections.runs,

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from gridops.auth.actor import Actor, Role
 from gridops.clock.models import SlaClock
@@ -118,3 +118,33 @@ async def make_clock(session: AsyncSession, incident: Incident, *, kind: str = "
     session.add(clock)
     await session.flush()
     return clock
+
+
+async def pooled_pids(engine: AsyncEngine, n: int) -> list[int]:
+    """Fill the pool with `n` connections and return their backends' pids (PostgreSQL)."""
+    conns = [await engine.connect() for _ in range(n)]
+    try:
+        return [int(await c.scalar(text("SELECT pg_backend_pid()"))) for c in conns]
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def terminate_backends(pids: list[int]) -> None:
+    """Kill these PostgreSQL backends behind their clients' backs, as a restart would."""
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy.engine import make_url
+
+    from tests.conftest import TEST_DB_URL
+
+    assert TEST_DB_URL
+    admin = make_url(TEST_DB_URL).set(drivername="postgresql").render_as_string(
+        hide_password=False)
+    conn = await asyncpg.connect(admin)
+    try:
+        # With a timeout, pg_terminate_backend returns once each backend is gone.
+        done = await conn.fetch("SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) "
+                                "AS pid", pids)
+    finally:
+        await conn.close()
+    assert all(row[0] for row in done)

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -19,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gridops import db, deps
 from gridops.main import create_app
 from gridops.settings import DatabaseSettings, Settings
-from tests.conftest import TEST_DB_URL
+from tests.builders import pooled_pids, terminate_backends
 
 LIST = "/api/v1/incidents"
 
@@ -36,33 +35,6 @@ async def served(settings: Settings, engine: AsyncEngine,  # engine: the schema 
         yield app, client
 
 
-async def _pooled_pids(engine: AsyncEngine, n: int) -> list[int]:
-    """Fill the pool with `n` connections and return their backends' pids."""
-    conns = [await engine.connect() for _ in range(n)]
-    try:
-        return [int(await c.scalar(text("SELECT pg_backend_pid()"))) for c in conns]
-    finally:
-        for c in conns:
-            await c.close()
-
-
-async def _terminate(pids: list[int]) -> None:
-    import asyncpg  # type: ignore[import-untyped]
-    from sqlalchemy.engine import make_url
-
-    assert TEST_DB_URL
-    admin = make_url(TEST_DB_URL).set(drivername="postgresql").render_as_string(
-        hide_password=False)
-    conn = await asyncpg.connect(admin)
-    try:
-        # With a timeout, pg_terminate_backend returns once each backend is gone.
-        done = await conn.fetch("SELECT pg_terminate_backend(pid, 5000) FROM unnest($1::int[]) "
-                                "AS pid", pids)
-    finally:
-        await conn.close()
-    assert all(row[0] for row in done)
-
-
 def _assert_unavailable(response: httpx.Response) -> None:
     assert response.status_code == 503, response.text
     assert response.headers["content-type"] == "application/problem+json"
@@ -74,13 +46,13 @@ def _assert_unavailable(response: httpx.Response) -> None:
 async def test_connections_the_server_closed_are_replaced_before_use(
         served: tuple[FastAPI, httpx.AsyncClient], auth: Callable[..., dict[str, str]]) -> None:
     app, client = served
-    pids = await _pooled_pids(app.state.engine, 3)
-    await _terminate(pids)
+    pids = await pooled_pids(app.state.engine, 3)
+    await terminate_backends(pids)
     await asyncio.sleep(0.05)  # the event loop reads each socket's end
     for _ in range(4):
         response = await client.get(LIST, headers=auth("dispatcher"))
         assert response.status_code == 200, response.text
-    assert set(await _pooled_pids(app.state.engine, 3)).isdisjoint(pids)
+    assert set(await pooled_pids(app.state.engine, 3)).isdisjoint(pids)
 
 
 @pytest.mark.postgres
@@ -88,11 +60,11 @@ async def test_a_connection_dying_unseen_is_one_503_then_the_pool_recovers(
         served: tuple[FastAPI, httpx.AsyncClient], auth: Callable[..., dict[str, str]],
         monkeypatch: pytest.MonkeyPatch) -> None:
     app, client = served
-    pids = await _pooled_pids(app.state.engine, 3)
+    pids = await pooled_pids(app.state.engine, 3)
     # The race the check at checkout cannot win: the backend dies after the connection was
     # handed out and before it is used.
     monkeypatch.setattr(db, "closed_by_server", lambda _conn: False)
-    await _terminate(pids)
+    await terminate_backends(pids)
     _assert_unavailable(await client.get(LIST, headers=auth("dispatcher")))
     # The failure invalidated every older pooled connection: the rest reconnect.
     for _ in range(4):

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -110,3 +112,56 @@ def _make_sqlite_behave(engine: AsyncEngine) -> None:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+# --- Statements straight to asyncpg -----------------------------------------------------------
+
+_DRIVER = "gridops.driver"
+
+
+@dataclass(frozen=True, slots=True)
+class _Held:
+    conn: AsyncConnection
+    driver: Any  # asyncpg.Connection
+
+
+async def hold_driver(session: AsyncSession, conn: AsyncConnection) -> None:
+    """Let `driver_rows` send the session's statements to asyncpg itself while the session
+    holds `conn` (a PostgreSQL connection whose statements commit alone: no transaction of
+    SQLAlchemy's to begin first)."""
+    raw = await conn.get_raw_connection()
+    session.info[_DRIVER] = _Held(conn, raw.driver_connection)
+
+
+async def driver_rows(session: AsyncSession, sql: str, args: Sequence[Any]) -> Sequence[Any]:
+    """The rows of `sql` (the driver's SQL, positional parameters), indexable by position.
+
+    On a connection given to `hold_driver`, asyncpg runs it directly: SQLAlchemy's layers
+    around one statement (the greenlet hop, the cursor adapter, the execution context, the
+    result) cost more CPU than asyncpg's own work (docs/performance.md § Incident creation).
+    Its errors become SQLAlchemy's, as `exec_driver_sql` would raise them: a connection found
+    closed is invalidated (not handed out again) and is a 503 problem; a constraint is an
+    `IntegrityError`. Elsewhere (SQLAlchemy's transaction, SQLite) `exec_driver_sql`."""
+    held: _Held | None = session.info.get(_DRIVER)
+    if held is None or held.conn.closed or held.conn.invalidated:
+        conn = await session.connection()
+        return (await conn.exec_driver_sql(sql, tuple(args))).all()
+    try:
+        rows: Sequence[Any] = await held.driver.fetch(sql, *args)
+    except Exception as error:
+        raise await _as_sqlalchemy(held, sql, args, error) from error
+    return rows
+
+
+async def _as_sqlalchemy(held: _Held, sql: str, args: Sequence[Any],
+                         error: Exception) -> Exception:
+    import asyncpg  # type: ignore[import-untyped]  # PostgreSQL only
+
+    if isinstance(error, asyncpg.IntegrityConstraintViolationError):
+        return IntegrityError(sql, tuple(args), error)
+    if not isinstance(error, (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)):
+        return error  # cancellation and bugs pass through as they are
+    lost = bool(held.driver.is_closed())
+    if lost:
+        await held.conn.invalidate(error)
+    return DBAPIError(sql, tuple(args), error, connection_invalidated=lost)

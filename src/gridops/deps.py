@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from gridops import db
 from gridops.settings import Settings
 
 if TYPE_CHECKING:
@@ -32,7 +33,9 @@ async def statements_commit_alone(session: AsyncSession) -> None:
     the pool resets the connection for the next request."""
     bind = session.bind
     if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql":
-        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        conn = await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        # With no transaction of SQLAlchemy's to keep, statements can go to asyncpg itself.
+        await db.hold_driver(session, conn)
 
 
 # Plain `def` dependencies run in a thread pool; these are trivial, so they are async.

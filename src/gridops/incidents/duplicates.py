@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gridops.db import UTCDateTime
+from gridops.db import UTCDateTime, driver_rows
 from gridops.incidents.models import OPEN, Incident
 from gridops.incidents.schemas import OPEN_STATES
 from gridops.settings import DuplicateSettings
@@ -37,6 +37,16 @@ MAX_FLAGGED = 20
 _PAGE = 100
 
 Hit = tuple[datetime, uuid.UUID]  # (created_at, id): sorted descending, newest first
+
+
+class Candidate(NamedTuple):
+    """A stored incident a page of the search found, before the exact test."""
+
+    id: uuid.UUID
+    created_at: datetime
+    lat: float | None
+    lon: float | None
+    reporter_phone: str | None
 
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -159,7 +169,7 @@ def _query(by_point: bool, by_phone: bool, paged: bool) -> Executable:
 
 
 async def _page(session: AsyncSession, probe: Probe, since: datetime,
-                settings: DuplicateSettings, after: Hit | None, size: int) -> list[Any]:
+                settings: DuplicateSettings, after: Hit | None, size: int) -> list[Candidate]:
     box = _box(probe, settings.radius_m)
     params: dict[str, Any] = {"item": probe.item_code, "size": size}
     if box is not None:
@@ -174,10 +184,11 @@ async def _page(session: AsyncSession, probe: Probe, since: datetime,
         # The driver's SQL with positional values: the ORM's execute (cache key, result
         # processing) cost more than the query's round trip. asyncpg's values need no
         # processing: aware UTC datetimes, uuid.UUID subclasses.
-        conn = await session.connection()
-        sql, names = _compiled(*shape, conn.dialect)
-        return list((await conn.exec_driver_sql(sql, tuple(params[n] for n in names))).all())
-    return list((await session.execute(_query(*shape), params)).all())
+        sql, names = _compiled(*shape, session.get_bind().dialect)
+        rows = await driver_rows(session, sql, [params[n] for n in names])
+    else:
+        rows = (await session.execute(_query(*shape), params)).all()
+    return [Candidate(*row) for row in rows]
 
 
 @functools.cache

@@ -38,6 +38,7 @@ from sqlalchemy.types import TypeDecorator
 
 from gridops.audit.models import AuditEvent
 from gridops.clock.models import SlaClock
+from gridops.db import driver_rows
 from gridops.incidents.models import Incident
 from gridops.outbox.models import OutboxMessage
 from gridops.places.models import Unit
@@ -64,12 +65,10 @@ async def insert_all(session: AsyncSession, rows: Rows) -> set[uuid.UUID]:
     if not rows.incidents:
         return set()
     if session.get_bind().dialect.name == "postgresql":
-        conn = await session.connection()
-        sql, names = _pg_compiled(conn.dialect)
+        sql, names = _pg_compiled(session.get_bind().dialect)
         params = _pg_params(rows)
         # The driver's SQL with positional values: ~90 arrays are not bound one by one per call.
-        result = await conn.exec_driver_sql(sql, tuple(params[name] for name in names))
-        return set(result.scalars().all())
+        return {row[0] for row in await driver_rows(session, sql, [params[n] for n in names])}
     written = await insert_incidents(session, rows.incidents)
     await insert_children(session, Rows(
         clocks=[r for r in rows.clocks if r["incident_id"] in written],
