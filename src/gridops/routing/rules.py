@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import ahocorasick
 import numpy as np
+import numpy.ma  # np.unique imports it on first use: with the module, not in a compile
 import numpy.typing as npt
 
 from gridops.routing import ngrams, precounted
