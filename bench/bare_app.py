@@ -39,8 +39,10 @@ class ReportOut(BaseModel):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # The same ceiling as gridops' default pool (GRIDOPS_DATABASE__POOL_SIZE=20, no overflow).
-    pool = await asyncpg.create_pool(os.environ["BARE_DSN"], min_size=2, max_size=20)
+    # The same ceiling as gridops' pool (GRIDOPS_DATABASE__POOL_SIZE, 20 by default, no
+    # overflow); create_bench lowers both when it serves three targets.
+    pool = await asyncpg.create_pool(os.environ["BARE_DSN"], min_size=2,
+                                     max_size=int(os.environ.get("BARE_POOL_SIZE", "20")))
     async with pool.acquire() as conn:
         await conn.execute(DDL)
     app.state.pool = pool
