@@ -27,6 +27,11 @@ def rules() -> CompiledRules:
 @pytest.mark.parametrize(("text", "word"), [
     ("路面干燥无渗水", "渗水"), ("没有明显渗水", "渗水"), ("未见任何积水", "积水"),
     ("冇得水冒出来", "水冒"), ("不渗水", "渗水"), ("无渗水冒水", "渗水"),
+    # looked for and not found
+    ("下面看不到水", "水"), ("闻不到臭味", "臭味"), ("没发现排污口", "排污口"),
+    ("未发现明显渗水", "渗水"),
+    # coordinated with a denied word
+    ("周边未见积水或渗水", "渗水"), ("没有臭味和黑水", "黑水"), ("看不到水也闻不到臭味", "臭味"),
 ])
 def test_denied(text: str, word: str) -> None:
     assert denied(text, word)
@@ -35,6 +40,8 @@ def test_denied(text: str, word: str) -> None:
 @pytest.mark.parametrize(("text", "word"), [
     ("一直渗水", "渗水"), ("不停渗水", "渗水"), ("这边无渗水那边在渗水", "渗水"),
     ("没人管渗水", "渗水"), ("路面干燥", "渗水"),
+    ("无积水但有渗水", "渗水"), ("看到渗水", "渗水"), ("没人管和渗水", "渗水"),
+    ("路灯坏了和渗水", "渗水"),
 ])
 def test_not_denied(text: str, word: str) -> None:
     assert not denied(text, word)
@@ -61,3 +68,9 @@ def test_denied_once_and_said_once_still_excludes(rules: CompiledRules) -> None:
 def test_a_denied_phrase_still_matches(rules: CompiledRules) -> None:
     d = rules.decide("我们这条巷子晚上没有路灯，黑漆漆的", Hints(street_code=STREET))
     assert "路灯" in d.matched
+
+
+def test_water_denied_beside_another_word_keeps_the_item(rules: CompiledRules) -> None:
+    d = rules.decide(SUNKEN + "周边未见积水或渗水", Hints(street_code=STREET))
+    assert not excluded(d)
+    assert d.candidates[0].item_code == "SJ04009"
