@@ -17,6 +17,7 @@ import numpy as np
 from gridops.routing import learned_decide as learned
 from gridops.routing import reporter
 from gridops.routing.aliases import DISOWNING
+from gridops.routing.marking import marked_owner
 from gridops.routing.rules import Candidate, CompiledRules, Decision, Hints
 from gridops.routing.scoring import Evidence, Weights
 
@@ -84,8 +85,9 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     excluded = evidence.excluded
     # A unit the text names without refusing it (印着电信, 请供电来修) is an owner it knows: offices
     # that said "not ours" (派到供电和城管，都说不是他们的) do not make the thing ownerless.
-    disowning = (_disowning_in(evidence.norm) if w.no_owner > 0 and not evidence.units
-                 else None)
+    marked = marked_owner(evidence.norm) if w.marking > 0 else None
+    disowning = (_disowning_in(evidence.norm)
+                 if w.no_owner > 0 and not evidence.units and marked is None else None)
     if excluded and disowning is not None:
         _lift_owners(rules, excluded, reasons)
     if excluded and not excluded.keys().isdisjoint(scores):
@@ -98,7 +100,7 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     if w.fallback > 0 and (not scores or max(scores.values()) < w.fallback_below):
         similar = _add_similar(rules, evidence, scores, reasons)
     model = rules.model
-    if not scores and model is None:
+    if not scores and model is None and marked is None:
         reasons.append("no phrase of any item matched (无匹配事项) → triage")
         return _triage(rules, 0.0, (), (), reasons)
 
@@ -116,6 +118,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
                 units[unit] -= w.unit_mention
                 reasons.append(f"text says “{words}” turned it away → {unit} "
                                f"−{w.unit_mention:g}")
+    if marked is not None and _apply_marking(rules, evidence, marked, scores, units, reasons):
+        ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     if (model is not None and _could_change(units, w, threshold)
             and learned.consult(rules, evidence, scores, units, reasons)):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
@@ -337,6 +341,32 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, said: str,
     units[STR] += bonus
     reasons.append(f"街镇托底: the text says “{said}” (no owner found) → the street "
                    f"(+{_f2(bonus)})")
+    return added
+
+
+def _apply_marking(rules: CompiledRules, evidence: Evidence, marked: tuple[str, str],
+                   scores: dict[int, float], units: dict[str, float],
+                   reasons: list[str]) -> bool:
+    """部件先属主 by its marking: the unit whose marking the text reads gains `w.marking`; one no
+    phrase matched enters with its asset item most like the text. True when `scores` gained
+    that item."""
+    unit, words = marked
+    indices = rules.unit_items.get(unit)
+    if not indices:
+        return False
+    added = unit not in units
+    if added:
+        assets = [i for i in indices if rules.items[i].kind == "asset"] or indices
+        similarity = rules.similarity(evidence)
+        index = max(assets, key=lambda i: float(similarity[i]))
+        if index in evidence.excluded:
+            return False
+        scores[index] = 0.0
+        units[unit] = 0.0
+    bonus = rules.weights.marking
+    units[unit] += bonus
+    reasons.append(f"部件先属主: the text reads the marking “{words}” on the thing → {unit} "
+                   f"+{bonus:g}")
     return added
 
 

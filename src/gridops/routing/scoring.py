@@ -41,6 +41,10 @@ class Weights:
     # 0.5 gave a confidence of at most 0.59, under the 0.60 threshold of the fourth session on:
     # 0.75 gives 0.64. 0 turns it off.
     no_owner: float = 0.75
+    # 部件先属主 by its marking: a unit whose marking the text reads on the thing (井盖上写着电力,
+    # 柜子上印着国网: gridops.routing.marking) gains this, entering with its item most like the
+    # text if no phrase of it matched. 0 turns it off.
+    marking: float = 6.0
     # Weak evidence (no item scores `fallback_below` from the text and hints: less than a combo
     # or a strong phrase): the `fallback_items` items whose wording is most like the text
     # (cosine ≥ `fallback_min`, gridops.routing.similarity) gain cosine × `fallback`. A typical
