@@ -125,14 +125,31 @@ def test_items_lookup_and_compile_is_fast() -> None:
     assert len(ITEMS) == 25
 
 
-def test_a_named_unit_breaks_a_tie_but_never_invents_an_item(rules: CompiledRules) -> None:
+def test_a_named_unit_breaks_a_tie_and_enters_below_matched_evidence(
+        rules: CompiledRules) -> None:
     d = rules.decide("变压器旁边的自来水井盖松了，请自来水公司处理", Hints())
     assert d.unit_code == "WTR"
     assert any("自来水公司" in r for r in d.reasons)
-    # 城管 is named, but nothing in the text matches an UMLE item: the mention adds nothing.
-    alone = rules.decide("变压器响，请城管处理", Hints())
-    assert all(c.unit_code == "PWR" for c in alone.candidates)
-    assert not any("城管" in r for r in alone.reasons)
+    # 城管 is named but no UMLE phrase matched: UMLE enters at the mention's weight only (with
+    # its item most like the text, at score 0), far below the outage's strong phrase.
+    alone = rules.decide("楼下停电了，请城管处理", Hints())
+    assert alone.unit_code == "PWR"
+    assert [c.unit_code for c in alone.candidates] == ["PWR", "UMLE"]
+    assert alone.candidates[-1].score == 0.0
+    assert "text names the unit “城管” → UMLE +1.5" in alone.reasons
+
+
+def test_a_request_is_heard_beside_evidence_and_the_street_never_enters_by_name(
+        rules: CompiledRules) -> None:
+    # No phrase matched: with the model off, nothing is scored and the text goes to triage.
+    assert rules.decide("昨晚的事，请城管来处理一下", Hints()).needs_triage
+    # A plain phrase of another unit (变压器, 1.1) and the request (1.5) are close: triage, with
+    # both units for the dispatcher.
+    mixed = rules.decide("变压器响，请城管来处理一下", Hints())
+    assert mixed.needs_triage
+    assert {c.unit_code for c in mixed.candidates} == {"PWR", "UMLE"}
+    street = rules.decide("变压器响，找了居委会", Hints())
+    assert {c.unit_code for c in street.candidates} == {"PWR"}
 
 
 def test_a_strong_phrase_inside_a_weaker_longer_phrase_keeps_its_weight() -> None:

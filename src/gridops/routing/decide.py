@@ -107,11 +107,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     # Stable: equal scores keep the order in which the text showed them.
     ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     units = _unit_scores(rules, ranked)
-    if evidence.units:
-        for unit, words in evidence.units.items():
-            if unit in units:
-                units[unit] += w.unit_mention
-                reasons.append(f"text names the unit “{words}” → {unit} +{w.unit_mention:g}")
+    if evidence.units and _add_named_units(rules, evidence, scores, units, reasons):
+        ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     if evidence.refused:
         for unit, words in evidence.refused.items():
             if unit in units:
@@ -344,6 +341,31 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, said: str,
     return added
 
 
+def _add_named_units(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
+                     units: dict[str, float], reasons: list[str]) -> bool:
+    """A unit the text asks for (请派出所来抓人, 建议城管处理) gains `w.unit_mention`; one no phrase
+    matched enters with its item most like the text at that weight, so a request is heard where
+    nothing else names the matter. The street office does not enter so: 居委会 and 街道办 are
+    more often where the caller went first than whom they ask. True when `scores` gained an
+    item."""
+    mention = rules.weights.unit_mention
+    added = False
+    for unit, words in evidence.units.items():
+        if unit not in units:
+            excluded = evidence.excluded
+            indices = [i for i in rules.unit_items.get(unit, ()) if i not in excluded]
+            if unit == STR or not indices:
+                continue
+            similarity = rules.similarity(evidence)
+            index = max(indices, key=lambda i: float(similarity[i]))
+            scores[index] = 0.0
+            units[unit] = 0.0
+            added = True
+        units[unit] += mention
+        reasons.append(f"text names the unit “{words}” → {unit} +{mention:g}")
+    return added
+
+
 def _apply_marking(rules: CompiledRules, evidence: Evidence, marked: tuple[str, str],
                    scores: dict[int, float], units: dict[str, float],
                    reasons: list[str]) -> bool:
@@ -356,11 +378,12 @@ def _apply_marking(rules: CompiledRules, evidence: Evidence, marked: tuple[str, 
         return False
     added = unit not in units
     if added:
-        assets = [i for i in indices if rules.items[i].kind == "asset"] or indices
+        open_ = [i for i in indices if i not in evidence.excluded]
+        assets = [i for i in open_ if rules.items[i].kind == "asset"] or open_
+        if not assets:
+            return False
         similarity = rules.similarity(evidence)
         index = max(assets, key=lambda i: float(similarity[i]))
-        if index in evidence.excluded:
-            return False
         scores[index] = 0.0
         units[unit] = 0.0
     bonus = rules.weights.marking
