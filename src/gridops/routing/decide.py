@@ -356,8 +356,7 @@ def _add_named_units(rules: CompiledRules, evidence: Evidence, scores: dict[int,
             indices = [i for i in rules.unit_items.get(unit, ()) if i not in excluded]
             if unit == STR or not indices:
                 continue
-            similarity = rules.similarity(evidence)
-            index = max(indices, key=lambda i: float(similarity[i]))
+            index = _most_similar(rules, evidence, indices)
             scores[index] = 0.0
             units[unit] = 0.0
             added = True
@@ -382,8 +381,7 @@ def _apply_marking(rules: CompiledRules, evidence: Evidence, marked: tuple[str, 
         assets = [i for i in open_ if rules.items[i].kind == "asset"] or open_
         if not assets:
             return False
-        similarity = rules.similarity(evidence)
-        index = max(assets, key=lambda i: float(similarity[i]))
+        index = _most_similar(rules, evidence, assets)
         scores[index] = 0.0
         units[unit] = 0.0
     bonus = rules.weights.marking
@@ -409,8 +407,14 @@ def _no_owner_item(rules: CompiledRules, evidence: Evidence) -> int:
     street's item most like it."""
     indices = rules.unit_items[STR]
     ownerless = [i for i in indices if "无主" in rules.items[i].name] or indices
+    return _most_similar(rules, evidence, ownerless)
+
+
+def _most_similar(rules: CompiledRules, evidence: Evidence, indices: list[int]) -> int:
+    """Of these items, the one whose wording is most like the text (the first on a tie): the
+    item a unit enters with when no phrase of it matched."""
     similarity = rules.similarity(evidence)
-    return max(ownerless, key=lambda i: float(similarity[i]))
+    return max(indices, key=lambda i: float(similarity[i]))
 
 
 def _matched(rules: CompiledRules, evidence: Evidence, index: int) -> tuple[str, ...]:
