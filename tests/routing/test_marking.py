@@ -11,7 +11,7 @@ from gridops.routing.rules import CompiledRules, Hints, Weights
 from gridops.routing.table import demo_rules_path, parse_table
 
 STREET = "430204001"
-LOOSE_COVER = "人行道上的方盖子松了，一踩就晃，盖子上印着联通两个字"
+LOOSE_COVER = "人行道上的方盖子松了，一踩就晃，盖子上印着通信两个字"
 
 
 @pytest.mark.parametrize(("text", "unit", "words"), [
@@ -56,7 +56,7 @@ def test_a_marked_unit_no_phrase_matched_enters_with_its_asset_item(
     assert (d.unit_code, d.item_code, d.needs_triage) == ("TEL", "BJ01670", False), d.reasons
     assert d.item is not None
     assert d.item.kind == "asset"
-    assert "部件先属主: the text reads the marking “印着联通” on the thing → TEL +6" in d.reasons
+    assert "部件先属主: the text reads the marking “印着通信” on the thing → TEL +6" in d.reasons
     assert without.decide(LOOSE_COVER, Hints(street_code=STREET)).needs_triage
 
 

@@ -141,8 +141,15 @@ def test_a_named_unit_breaks_a_tie_and_enters_below_matched_evidence(
 
 def test_a_request_is_heard_beside_evidence_and_the_street_never_enters_by_name(
         rules: CompiledRules) -> None:
-    # No phrase matched: with the model off, nothing is scored and the text goes to triage.
-    assert rules.decide("昨晚的事，请城管来处理一下", Hints()).needs_triage
+    # No phrase matched, and the model is off: the request alone routes (1.5 with no rival).
+    asked = rules.decide("昨晚的事，请城管来处理一下", Hints())
+    assert (asked.unit_code, asked.needs_triage) == ("UMLE", False), asked.reasons
+    assert asked.candidates[0].score == 0.0
+    assert "text names the unit “城管” → UMLE +1.5" in asked.reasons
+    # Naming the street office alone names nothing: triage, as with no evidence at all.
+    nothing = rules.decide("昨晚的事，找了居委会", Hints())
+    assert nothing.needs_triage
+    assert nothing.reasons == ("no phrase of any item matched (无匹配事项) → triage",)
     # A plain phrase of another unit (变压器, 1.1) and the request (1.5) are close: triage, with
     # both units for the dispatcher.
     mixed = rules.decide("变压器响，请城管来处理一下", Hints())

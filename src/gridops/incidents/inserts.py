@@ -64,8 +64,9 @@ async def insert_all(session: AsyncSession, rows: Rows) -> set[uuid.UUID]:
     """Write everything; returns the ids of the incidents written."""
     if not rows.incidents:
         return set()
-    if session.get_bind().dialect.name == "postgresql":
-        sql, names = _pg_compiled(session.get_bind().dialect)
+    dialect = session.get_bind().dialect
+    if dialect.name == "postgresql":
+        sql, names = _pg_compiled(dialect)
         params = _pg_params(rows)
         # The driver's SQL with positional values: ~90 arrays are not bound one by one per call.
         return {row[0] for row in await driver_rows(session, sql, [params[n] for n in names])}

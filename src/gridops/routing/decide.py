@@ -100,10 +100,6 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     if w.fallback > 0 and (not scores or max(scores.values()) < w.fallback_below):
         similar = _add_similar(rules, evidence, scores, reasons)
     model = rules.model
-    if not scores and model is None and marked is None:
-        reasons.append("no phrase of any item matched (无匹配事项) → triage")
-        return _triage(rules, 0.0, (), (), reasons)
-
     # Stable: equal scores keep the order in which the text showed them.
     ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     units = _unit_scores(rules, ranked)
@@ -121,7 +117,8 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
             and learned.consult(rules, evidence, scores, units, reasons)):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     if not units:
-        reasons.append("no phrase of any item matched (无匹配事项) and the learned model "
+        reasons.append("no phrase of any item matched (无匹配事项) → triage" if model is None
+                       else "no phrase of any item matched (无匹配事项) and the learned model "
                        "knows none of its words → triage")
         return _triage(rules, 0.0, (), (), reasons)
     several = len(units) > 1
@@ -344,21 +341,15 @@ def _apply_no_owner(rules: CompiledRules, evidence: Evidence, said: str,
 def _add_named_units(rules: CompiledRules, evidence: Evidence, scores: dict[int, float],
                      units: dict[str, float], reasons: list[str]) -> bool:
     """A unit the text asks for (请派出所来抓人, 建议城管处理) gains `w.unit_mention`; one no phrase
-    matched enters with its item most like the text at that weight, so a request is heard where
-    nothing else names the matter. The street office does not enter so: 居委会 and 街道办 are
-    more often where the caller went first than whom they ask. True when `scores` gained an
-    item."""
+    matched enters at that weight, so a request is heard where nothing else names the matter.
+    The street office does not enter so: 居委会 and 街道办 are more often where the caller went
+    first than whom they ask. True when `scores` gained an item."""
     mention = rules.weights.unit_mention
     added = False
     for unit, words in evidence.units.items():
         if unit not in units:
-            excluded = evidence.excluded
-            indices = [i for i in rules.unit_items.get(unit, ()) if i not in excluded]
-            if unit == STR or not indices:
+            if unit == STR or not _enter(rules, evidence, unit, scores, units):
                 continue
-            index = _most_similar(rules, evidence, indices)
-            scores[index] = 0.0
-            units[unit] = 0.0
             added = True
         units[unit] += mention
         reasons.append(f"text names the unit “{words}” → {unit} +{mention:g}")
@@ -369,26 +360,31 @@ def _apply_marking(rules: CompiledRules, evidence: Evidence, marked: tuple[str, 
                    scores: dict[int, float], units: dict[str, float],
                    reasons: list[str]) -> bool:
     """部件先属主 by its marking: the unit whose marking the text reads gains `w.marking`; one no
-    phrase matched enters with its asset item most like the text. True when `scores` gained
-    that item."""
+    phrase matched enters with an asset item if it has one. True when `scores` gained that
+    item."""
     unit, words = marked
-    indices = rules.unit_items.get(unit)
-    if not indices:
-        return False
     added = unit not in units
-    if added:
-        open_ = [i for i in indices if i not in evidence.excluded]
-        assets = [i for i in open_ if rules.items[i].kind == "asset"] or open_
-        if not assets:
-            return False
-        index = _most_similar(rules, evidence, assets)
-        scores[index] = 0.0
-        units[unit] = 0.0
+    if added and not _enter(rules, evidence, unit, scores, units, assets_first=True):
+        return False
     bonus = rules.weights.marking
     units[unit] += bonus
     reasons.append(f"部件先属主: the text reads the marking “{words}” on the thing → {unit} "
                    f"+{bonus:g}")
     return added
+
+
+def _enter(rules: CompiledRules, evidence: Evidence, unit: str, scores: dict[int, float],
+           units: dict[str, float], *, assets_first: bool = False) -> bool:
+    """Let `unit`, which no phrase matched, in at 0 with its item most like the text among those
+    the text does not exclude (its assets first, if asked); False when it has none."""
+    indices = [i for i in rules.unit_items.get(unit, ()) if i not in evidence.excluded]
+    if assets_first:
+        indices = [i for i in indices if rules.items[i].kind == "asset"] or indices
+    if not indices:
+        return False
+    scores[_most_similar(rules, evidence, indices)] = 0.0
+    units[unit] = 0.0
+    return True
 
 
 def _lift_owners(rules: CompiledRules, excluded: dict[int, str], reasons: list[str]) -> None:

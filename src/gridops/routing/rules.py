@@ -277,9 +277,11 @@ class CompiledRules:
         self.automaton = self._build()
         w = self.weights
         normalised = self._normalised.__getitem__
-        self._similarity = (ItemSimilarity(self.items, documents=[
+        # Built whatever the weights: besides the fallback and the model, a unit that enters with
+        # no phrase of its own (街镇托底, a marking, a unit asked for) takes its item most like the
+        # text.
+        self._similarity = ItemSimilarity(self.items, documents=[
             item_document(item, normalised) for item in self.items])
-            if w.fallback > 0 or w.model > 0 else None)
         self.model = model
         learns = model is not None or w.model > 0
         wording = item_examples(self.items, normalised) if learns else []
@@ -348,17 +350,14 @@ class CompiledRules:
     def similarity(self, evidence: Evidence) -> npt.NDArray[np.float64]:
         """Cosine similarity of the scanned text to every item, computed once per text."""
         if evidence.similarity is None:
-            if self._similarity is None:
-                evidence.similarity = np.zeros(len(self.items))
-            else:
-                positions, _ = self._positions(evidence)
-                evidence.similarity = self._similarity.scores_of_ids(
-                    self._index.ids(self._similar_slot, positions))
+            positions, _ = self._positions(evidence)
+            evidence.similarity = self._similarity.scores_of_ids(
+                self._index.ids(self._similar_slot, positions))
         return evidence.similarity
 
     def similar(self, norm: str, count: int) -> list[tuple[int, float]]:
         """The `count` items whose own wording is most like the normalised text."""
-        if self._similarity is None or self.weights.fallback <= 0:
+        if self.weights.fallback <= 0:
             return []
         return self._similarity.top(norm, count)
 
