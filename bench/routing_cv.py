@@ -1,4 +1,4 @@
-"""Cross-validate the router over the tuning parts (tune … tune46): the learned model of each fold
+"""Cross-validate the router over the tuning parts (tune … tune48): the learned model of each fold
 never sees that fold; the dev parts and heldout are never read here.
 
     .venv/bin/python bench/routing_cv.py [--folds 5 | --by-author] [--threshold 0.55]
@@ -21,7 +21,7 @@ Folds: by default 5, stratified by unit, so a fold's authors also wrote some of 
 model learns from. --by-author leaves one author out at a time instead (an id's first two
 characters name its author: T0 tune, U0 tune2, VA–VD, WG–WJ, YK–YN, ZO–ZV, RA–RD, RI–RL,
 QA–QD, QI–QV, PA, PC–PG, OA, OC, OE–OH, NA, NB, ND–NF, NH, MA–MF, LA–LD, KA–KD, JA–JD,
-IA–ID, HA–HD, GA–GD, FA–FD, EA–ED, DA–DD, CA–CD, BA–BB, BE–BF, BI–BN; see the corpus
+IA–ID, HA–HD, GA–GD, FA–FD, EA–ED, DA–DD, CA–CD, BA–BB, BE–BF, BI–BN, BQ–BT; see the corpus
 README): the model never saw the voice it is judged on, as with complaints written by outsiders.
 --curve adds the default's threshold curve; --model-only prints the learned model's own top-1
 accuracy per part instead.

@@ -10,7 +10,7 @@ It then counts their grams (by unit for the learned model, by character and pair
 automaton) into src/gridops/routing/examples/corpus-counts.npz, with the digest of the examples
 file, so that a process need not count them before its first compile
 (`gridops.routing.precounted`).
-The dev parts (dev … dev22) and heldout.jsonl are never read here: they measure what the model has
+The dev parts (dev … dev23) and heldout.jsonl are never read here: they measure what the model has
 not seen.
 """
 

@@ -5,7 +5,7 @@ edit, e.g. "nine of the ten tuning texts saying 楼没人管 … are STR's" in d
     .venv/bin/python bench/routing_words.py 改制 没人管 --all     # texts holding both
     .venv/bin/python bench/routing_words.py --marked              # texts reading a marking
 
-Reads the tuning parts only (tune … tune46, as bench/routing_cv.py); the dev parts and heldout are
+Reads the tuning parts only (tune … tune48, as bench/routing_cv.py); the dev parts and heldout are
 never read. A word matches a text's normalised form (gridops.routing.normalise: no punctuation,
 lower case), as the rule table's phrases do. Prints, per word and for texts with any of them (with
 --all: with every one of them, as a combo of the table needs): how many texts, and how many of
