@@ -293,7 +293,7 @@ class CompiledRules:
                                    sharpness=w.model_sharpness,
                                    complement=w.model_complement,
                                    keep_share=w.model_keep, found=found)
-        del self._normalised
+        self._normalised = _Normalised()  # the compile's memo is not kept
         self.unit_items: dict[str, list[int]] = {}
         for index, item in enumerate(self.items):
             self.unit_items.setdefault(item.unit, []).append(index)
