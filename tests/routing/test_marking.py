@@ -23,6 +23,12 @@ LOOSE_COVER = "人行道上的方盖子松了，一踩就晃，盖子上印着�
     ("箱门上印有中国联通", "TEL", "印有中国联通"),
     ("圆盖子上刻着燃气两个字", "GAS", "刻着燃气"),
     ("井盖上写着电力，旁边那块也写着电力", "PWR", "写着电力"),
+    # One character on a worn or small cover names its owner too.
+    ("路边那个印着“电”字的铁盖子翘起来了", "PWR", "电字"),
+    ("盖子上的字磨得只剩半个“雨”字", "WTR", "雨字"),
+    ("上面铸了个“气”字，被叉车压裂了", "GAS", "气字"),
+    ("盖面只能认出一个“信”字", "TEL", "信字"),
+    ("圆铁盖中间一个“污”字，踩上去直晃", "WTR", "污字"),
 ])
 def test_a_marking_read_on_the_thing_names_its_owner(text: str, unit: str, words: str) -> None:
     assert marked_owner(normalise(text)) == (unit, words)
@@ -34,6 +40,8 @@ def test_a_marking_read_on_the_thing_names_its_owner(text: str, unit: str, words
     "核实线较细，未见高压标识，杆上无变压器",  # a marking looked for and not found
     "一块井盖写着电力，另一块写着电信，都碎了",  # two owners: the marking decides nothing
     "路灯不亮，井盖也碎了",  # no marking read
+    "井盖上电字迹模糊，看不清",  # 字迹: the writing, no character read
+    "一块盖子印着“水”字，旁边那块印着“电”字，都碎了",  # two owners again
 ])
 def test_no_marking_or_a_denied_or_doubtful_one_names_nobody(text: str) -> None:
     assert marked_owner(normalise(text)) is None
