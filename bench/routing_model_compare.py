@@ -5,10 +5,10 @@
     .venv/bin/python bench/routing_model_compare.py --router 6:8 --router 6:10 [--no-wording]
         [--bayes 1] [--threshold 0.6 --threshold 0.7 …]
 
-The tuning authors (an id's first two characters, as `routing_cv.py --by-author`) are dealt
-into `--groups` groups in id order, round robin; each group is judged by models that learned
-from the other groups' complaints and every item's wording, exactly the examples a compiled
-version's model learns from. The two models:
+The tuning authors (an id's first two characters, as `routing_cv.py --by-author`) are dealt into
+`--groups` groups in id order, round robin (0: one group per author, as `routing_cv.py
+--by-author`); each group is judged by models that learned from the other groups' complaints and
+every item's wording, exactly the examples a compiled version's model learns from. The two models:
 - nb: `gridops.routing.learned.UnitModel` with its defaults (the router's model);
 - svm: a linear support vector machine (scikit-learn's LinearSVC, C = `--c`) over tf-idf
   (sublinear) of the same distinct 1–2-grams (`gridops.routing.learned.grams`).
@@ -18,17 +18,17 @@ Without --router: per group and on average, the share of complaints each model r
 
 With --router K:M (repeatable): the whole router, at each --threshold (0.60 if none), over the same
 groups: with naive Bayes at the default weights; then for each K:M, naive Bayes with
-`Weights.model` M, and the SVM in the model's place with `Weights.model` M, its posterior softmax(K
-× (the decision values)) — the text's n-gram rows summed (each the gram's SVM weights × its idf),
-divided by the text's tf-idf norm, plus the intercepts, which is the SVM's own decision value. The
-router reads the SVM's rows as it reads naive Bayes' (its quoted n-grams are the rows' largest
-differences), so deciding costs about the same. --no-wording: the SVM learns from the complaints
-only, not the items' wording (as weights trained when the shipped examples are written would,
-before any table is known). --bayes B: naive Bayes votes too, the SVM's K × decision values plus B
-× naive Bayes' own (its rows summed × 8 / max(grams, 30), as the router's model scores), so the
-items' wording and dispatchers' corrections, which naive Bayes learns when a version is compiled,
-still count. Prints right / wrong / triage, accuracy among auto-routed, triage share and cost (4 ×
-wrong + triage) per configuration.
+`Weights.model` M, and the SVM in the model's place with `Weights.model` M, its posterior
+softmax(K·d), d the decision values: the text's n-gram rows summed (each the gram's SVM weights ×
+its idf), divided by the text's tf-idf norm, plus the intercepts, which is the SVM's own decision
+value. The router reads the SVM's rows as it reads naive Bayes' (its quoted n-grams are the rows'
+largest differences), so deciding costs about the same. --no-wording: the SVM learns from the
+complaints only, not the items' wording (as weights trained when the shipped examples are written
+would, before any table is known). --bayes B: naive Bayes votes too, the SVM's K × decision values
+plus B×naive Bayes' own (its rows summed × 8 / max(grams, 30), as the router's model scores), so
+the items' wording and dispatchers' corrections, which naive Bayes learns when a version is
+compiled, still count. Prints right / wrong / triage, accuracy among auto-routed, triage share and
+cost (4×wrong + triage) per configuration.
 
 The dev parts and heldout are never read.
 """
@@ -109,6 +109,9 @@ class SvmModel(UnitModel):
 
 
 def groups_of(labelled: list[Labelled], count: int) -> list[list[Labelled]]:
+    """`count` groups of authors, round robin in id order; 0: one group per author."""
+    if count == 0:
+        return by_author(labelled)
     groups: list[list[Labelled]] = [[] for _ in range(count)]
     for i, author in enumerate(by_author(labelled)):
         groups[i % count] += author
@@ -124,7 +127,8 @@ def line(name: str, tally: Counter[str]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--groups", type=int, default=5)
+    parser.add_argument("--groups", type=int, default=5,
+                        help="groups of authors; 0: one per author, as routing_cv.py --by-author")
     parser.add_argument("--c", type=float, default=0.5, help="LinearSVC's C")
     parser.add_argument("--router", action="append", default=[], metavar="K:M",
                         help="the whole router with the SVM at sharpness K and Weights.model M")
@@ -145,7 +149,7 @@ def main() -> None:
                 for ex in load_corpus(CORPUS / f"{name}.jsonl")]
     groups = groups_of(labelled, args.groups)
     wording = item_examples(items)
-    print(f"{len(labelled):,} tuning complaints, {args.groups} groups of authors")
+    print(f"{len(labelled):,} tuning complaints, {len(groups)} groups of authors")
     if args.router:
         router(args, items, units, groups, wording)
     else:
