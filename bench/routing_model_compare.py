@@ -25,10 +25,11 @@ value. The router reads the SVM's rows as it reads naive Bayes' (its quoted n-gr
 largest differences), so deciding costs about the same. --no-wording: the SVM learns from the
 complaints only, not the items' wording (as weights trained when the shipped examples are written
 would, before any table is known). --bayes B: naive Bayes votes too, the SVM's K × decision values
-plus B×naive Bayes' own (its rows summed × 8 / max(grams, 30), as the router's model scores), so
-the items' wording and dispatchers' corrections, which naive Bayes learns when a version is
-compiled, still count. Prints right / wrong / triage, accuracy among auto-routed, triage share and
-cost (4×wrong + triage) per configuration.
+plus B×naive Bayes' own (its rows summed × 8 / max(grams, 30), as the router's model scores, but
+with grams counted in this model's vocabulary, which keeps every gram: more than the router's model
+knows), so the items' wording and dispatchers' corrections, which naive Bayes learns when a version
+is compiled, still count. Prints right / wrong / triage, accuracy among auto-routed, triage share
+and cost (4×wrong + triage) per configuration.
 
 The dev parts and heldout are never read.
 """
