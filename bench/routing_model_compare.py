@@ -44,6 +44,7 @@ from typing import Any
 
 import numpy as np
 from routing_cv import CORPUS, PARTS, by_author, outcome
+from routing_cv import line as counts_line
 
 from gridops.routing.evaluate import Example as Labelled
 from gridops.routing.evaluate import load_corpus
@@ -76,7 +77,8 @@ class SvmModel(UnitModel):
                  sharpness: float, c: float, learn_wording: bool, bayes: float = 0.0) -> None:
         super().__init__(wording, units, shared=train, min_information=0.0)
         # Naive Bayes' own rows, as the router's model keeps them (grams weighing at least 0.3).
-        self._bayes = self._logp * (self.information >= 0.3)[:, None] * bayes
+        self._bayes = (self._logp * (self.information >= 0.3)[:, None] * bayes
+                       if bayes else None)
         learned = [*train, *wording] if learn_wording else list(train)
         vectoriser, svm = train_svm([e.text for e in learned], [e.unit for e in learned], c)
         order = [list(svm.classes_).index(unit) for unit in self.units]
@@ -101,7 +103,7 @@ class SvmModel(UnitModel):
         norm = max(float(np.sqrt(self._idf_squared.take(ids).sum())), 1e-9)
         z = rows.sum(axis=0) / norm + self._intercept
         z *= self.sharpness
-        if self._bayes.any():
+        if self._bayes is not None:
             z += self._bayes.take(ids, axis=0).sum(axis=0) * (8.0 / max(len(ids), 30))
         z -= z.max()
         np.exp(z, out=z)
@@ -119,11 +121,10 @@ def groups_of(labelled: list[Labelled], count: int) -> list[list[Labelled]]:
     return groups
 
 
-def line(name: str, tally: Counter[str]) -> str:
-    right, wrong, triage = tally["right"], tally["wrong"], tally["triage"]
-    return (f"{name:36} {right:6,} / {wrong:4} / {triage:5,}  "
-            f"{right / max(1, right + wrong):6.2%}  {triage / max(1, right + wrong + triage):6.2%}"
-            f"  cost {4 * wrong + triage:,}")
+def train_of(groups: list[list[Labelled]], judged: int) -> tuple[Example, ...]:
+    """Every group's complaints but the judged one's, normalised, as a model learns them."""
+    return tuple(Example(normalise(ex.text), ex.unit)
+                 for g, group in enumerate(groups) if g != judged for ex in group)
 
 
 def main() -> None:
@@ -163,10 +164,9 @@ def top_one(args: argparse.Namespace, units: list[str], groups: list[list[Labell
     shares: dict[str, list[float]] = {"nb": [], "svm": []}
     for g, judged_group in enumerate(groups):
         judged = [(normalise(ex.text), ex.unit) for ex in judged_group]
-        train = [Example(normalise(ex.text), ex.unit)
-                 for h, group in enumerate(groups) if h != g for ex in group]
+        train = train_of(groups, g)
         start = time.process_time()
-        nb = UnitModel(wording, units, shared=tuple(train))
+        nb = UnitModel(wording, units, shared=train)
         nb_seconds = time.process_time() - start
         nb_right = sum(nb.predict(text).best()[0] == unit for text, unit in judged)
         start = time.process_time()
@@ -198,8 +198,7 @@ def router(args: argparse.Namespace, items: Any, units: list[str],
           f"{'; the SVM learns from complaints only' if args.no_wording else ''}"
           f"{f'; with naive Bayes vote × {args.bayes:g}' if args.bayes else ''}")
     for g, judged in enumerate(groups):
-        train = tuple(Example(normalise(ex.text), ex.unit)
-                      for h, group in enumerate(groups) if h != g for ex in group)
+        train = train_of(groups, g)
         built: list[tuple[str, CompiledRules]] = [
             (names[0], CompiledRules(0, items, Weights(), shared=train))]
         built += [(f"nb, model {m:g}", CompiledRules(0, items, Weights(model=m), shared=train))
@@ -215,7 +214,9 @@ def router(args: argparse.Namespace, items: Any, units: list[str],
         print(f"group {g + 1} of {len(groups)} done", flush=True)
     for t in thresholds:
         for name in names:
-            print(line(f"{name} @ {t:g}", tally[name, t]))
+            tallied = tally[name, t]
+            print(f"{name + f' @ {t:g}':36} {counts_line(tallied)}  cost "
+                  f"{4 * tallied['wrong'] + tallied['triage']:,}")
 
 
 if __name__ == "__main__":

@@ -41,6 +41,7 @@ def test_a_marking_read_on_the_thing_names_its_owner(text: str, unit: str, words
     "一块井盖写着电力，另一块写着电信，都碎了",  # two owners: the marking decides nothing
     "路灯不亮，井盖也碎了",  # no marking read
     "井盖上电字迹模糊，看不清",  # 字迹: the writing, no character read
+    "短信字数太多，发不出去",  # 字数: a count, no character read
     "一块盖子印着“水”字，旁边那块印着“电”字，都碎了",  # two owners again
 ])
 def test_no_marking_or_a_denied_or_doubtful_one_names_nobody(text: str) -> None:

@@ -35,7 +35,7 @@ def test_a_unit_asked_for_gains(rules: CompiledRules) -> None:
 
 @pytest.mark.parametrize("refusal", ["打了供电公司，说不归他们管", "供电所讲不是他们的事",
                                       "找了供电，他们让找水务", "供电所看了认为不是电的问题",
-                                      "供电公司答复不是他们的线"])
+                                      "供电公司答复不是线路的事"])
 def test_a_unit_that_turned_it_away_loses(rules: CompiledRules, refusal: str) -> None:
     plain = rules.decide(BOTH, Hints(street_code=STREET))
     d = rules.decide(BOTH + refusal, Hints(street_code=STREET))

@@ -33,11 +33,12 @@ _OWNER = "(" + "|".join(word for words in MARKS.values() for word in words) + ")
 # the character before 字 names the owner. Each of the 74 tuning texts with one of these
 # (`bench/routing_words.py 电字 水字 污字 雨字 气字 燃字 信字`) is labelled with the unit it names;
 # 迹 and 数 after 字 make 字迹 (the writing) or 字数 (a count), no marking.
-SINGLE: dict[str, str] = {"水": "WTR", "污": "WTR", "雨": "WTR", "电": "PWR", "气": "GAS",
-                          "燃": "GAS", "信": "TEL"}
+_SINGLE = {"水": "WTR", "污": "WTR", "雨": "WTR", "电": "PWR", "气": "GAS", "燃": "GAS",
+           "信": "TEL"}
+_UNIT_OF.update(_SINGLE)
 _MARKED = re.compile(rf"(?:[印写标刻喷][着有]|[印写标刻喷]的是?).{{0,4}}?{_OWNER}"
                      rf"|{_OWNER}.{{0,3}}?(?:字样|标识|标志|标牌|的标)"
-                     rf"|([{''.join(SINGLE)}])字(?![迹数])")
+                     rf"|([{''.join(_SINGLE)}])字(?![迹数])")
 
 
 def marked_owner(norm: str) -> tuple[str, str] | None:
@@ -52,8 +53,7 @@ def marked_owner(norm: str) -> tuple[str, str] | None:
     for found in _MARKED.finditer(norm):
         if denied(norm, found.group()):
             continue
-        word = found.group(1) or found.group(2)
-        unit = _UNIT_OF[word] if word else SINGLE[found.group(3)]
+        unit = _UNIT_OF[found.group(1) or found.group(2) or found.group(3)]
         if owner is not None and owner[0] != unit:
             return None
         owner = owner or (unit, found.group())
