@@ -4,18 +4,23 @@ never sees that fold; the dev parts and heldout are never read here.
     .venv/bin/python bench/routing_cv.py [--folds 5 | --by-author] [--threshold 0.55]
         [--config "model=8" --config "model_keep=0.7,model_sharpness=10" …]
         [--config "model:min_information=0,information=0" …] [--curve] [--model-only]
-        [--corpus DIR] [--rules PATH]
+        [--corpus DIR] [--rules PATH] [--svm-cache DIR]
 
 Each configuration is the default `Weights` with the given fields changed (the default is always
 the first); fields after `model:` are the learned model's own (`UnitModel` keywords such as
 min_count, information, min_information), for which the model of each fold is built here with
 them. Per fold the model learns from the items' wording and the other folds' complaints,
-exactly as a compiled version learns from the shipped ones (`CompiledRules(shared=…)`); the rule
-table is the demo table as it is (or --rules). Prints, per configuration and per part,
+exactly as a compiled version learns from the shipped ones (`CompiledRules(shared=…)`), and the
+linear SVM beside it (`gridops.routing.linear`) is trained on the other folds' complaints, as
+`bench/routing_examples.py` trains the shipped one (scikit-learn; once per fold and run, ≈ 6 s;
+"linear=0" configures naive Bayes alone; --svm-cache keeps each fold's SVM in DIR for later
+runs, named by the digest of the complaints it learned from, stored as the shipped one is); the
+rule table is the demo table as it is (or --rules). Prints, per configuration and per part,
 right / wrong / triage at the threshold, accuracy among auto-routed and the triage share, and
 cost = 4 × wrong + triage (a wrong route costs a return and a second dispatch, a triage one
-look). A part whose voices neither the rules nor the model had seen before it was added (tune3,
-tune4, tune5) is the estimate for unseen authors.
+look). A part whose voices neither the rules
+nor the model had seen before it was added (tune3, tune4, tune5) is the estimate for unseen
+authors.
 
 Folds: by default 5, stratified by unit, so a fold's authors also wrote some of the texts the
 model learns from. --by-author leaves one author out at a time instead (an id's first two
@@ -30,6 +35,7 @@ accuracy per part instead.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import random
 from collections import Counter, defaultdict
 from dataclasses import fields, replace
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from gridops.cli.routing import TUNING
+from gridops.routing import linear as linear_svm
 from gridops.routing.evaluate import LOCATED_STREET, load_corpus
 from gridops.routing.evaluate import Example as Labelled
 from gridops.routing.learned import Example, UnitModel, item_examples
@@ -115,6 +122,26 @@ def outcome(rules: CompiledRules, ex: Labelled, threshold: float) -> str:
     return "triage" if d.needs_triage else "right" if d.unit_code == ex.unit else "wrong"
 
 
+_TRAINED: dict[str, linear_svm.Linear] = {}
+SVM_CACHE: Path | None = None
+
+
+def fold_linear(train: tuple[Example, ...]) -> linear_svm.Linear:
+    """The SVM trained on `train` (the other folds' complaints): once per run, or once per
+    `SVM_CACHE` (a file per training set, named by its digest)."""
+    digest = hashlib.sha256("\n".join(f"{e.unit}\t{e.text}" for e in train).encode()).hexdigest()
+    if digest not in _TRAINED:
+        path = None if SVM_CACHE is None else SVM_CACHE / f"{digest[:24]}.npz"
+        found = None if path is None else linear_svm.load(path, digest)
+        if found is None:
+            found = linear_svm.fit(train)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                linear_svm.save(path, digest, found)
+        _TRAINED[digest] = found
+    return _TRAINED[digest]
+
+
 def cross_validate(items: tuple[ItemStandard, ...], parts: list[list[Labelled]],
                    config: Config | Weights, threshold: float, part_of: dict[str, str],
                    model_only: bool = False) -> dict[str, Counter[str]]:
@@ -128,15 +155,19 @@ def cross_validate(items: tuple[ItemStandard, ...], parts: list[list[Labelled]],
     for f, fold in enumerate(parts):
         train = tuple(Example(normalise(ex.text), ex.unit)
                       for g, part in enumerate(parts) if g != f for ex in part)
+        linear = fold_linear(train) if weights.model > 0 and weights.linear > 0 else None
         model = None
         if config.model and weights.model > 0:
             # As CompiledRules trains it, with the model's own keywords besides.
             model = UnitModel(item_examples(items), units, shared=train,
-                              alpha=weights.model_alpha, sharpness=weights.model_sharpness,
+                              alpha=weights.model_alpha,
+                              sharpness=(weights.model_sharpness if linear is None
+                                         else weights.linear_bayes),
                               complement=weights.model_complement,
-                              keep_share=weights.model_keep,
+                              keep_share=weights.model_keep, linear=linear,
+                              linear_sharpness=weights.linear,
                               **config.model)  # type: ignore[arg-type]
-        rules = CompiledRules(0, items, weights, shared=train, model=model)
+        rules = CompiledRules(0, items, weights, shared=train, model=model, linear=linear)
         for ex in fold:
             if model_only:
                 assert rules.model is not None
@@ -168,7 +199,11 @@ def main() -> None:
     parser.add_argument("--corpus", type=Path, default=CORPUS)
     parser.add_argument("--rules", type=Path, default=None,
                         help="a rule table the corpus was not fitted to (e.g. an older version)")
+    parser.add_argument("--svm-cache", type=Path, default=None,
+                        help="keep each fold's SVM here for later runs")
     args = parser.parse_args()
+    global SVM_CACHE
+    SVM_CACHE = args.svm_cache
     items = parse_table(args.rules or demo_rules_path()).items
     names = [n for n in PARTS if (args.corpus / f"{n}.jsonl").exists()]
     part_of: dict[str, str] = {}

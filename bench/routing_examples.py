@@ -9,7 +9,9 @@ process reads them with a split per line instead of parsing and normalising each
 It then counts their grams (by unit for the learned model, by character and pair for the
 automaton) into src/gridops/routing/examples/corpus-counts.npz, with the digest of the examples
 file, so that a process need not count them before its first compile
-(`gridops.routing.precounted`).
+(`gridops.routing.precounted`), and trains the linear SVM that votes beside naive Bayes on them
+(`gridops.routing.linear`; scikit-learn, a development dependency) into
+src/gridops/routing/examples/corpus-linear.npz, with the same digest.
 The dev parts (dev … dev23) and heldout.jsonl are never read here: they measure what the model has
 not seen.
 """
@@ -20,7 +22,7 @@ import json
 from pathlib import Path
 
 from gridops.cli.routing import TUNING
-from gridops.routing import precounted
+from gridops.routing import linear, precounted
 from gridops.routing.learned import corpus_digest, corpus_examples
 from gridops.routing.normalise import normalise
 from gridops.routing.rules import precount
@@ -40,6 +42,16 @@ def main() -> None:
     OUT.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"{len(lines) - 1} examples from {', '.join(PARTS)} → {OUT}")
     write_counts()
+    write_linear()
+
+
+def write_linear() -> None:
+    examples = corpus_examples()
+    trained = linear.fit(examples)
+    linear.save(linear.LINEAR, corpus_digest(), trained)
+    weights = int((trained.rows != 0).sum())
+    print(f"linear SVM: {len(trained.idf):,} grams, {weights:,} non-zero weights "
+          f"→ {linear.LINEAR}")
 
 
 def write_counts() -> None:

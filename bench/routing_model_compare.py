@@ -1,6 +1,9 @@
 """How far a discriminative model over the same n-grams would beat the router's naive Bayes.
 
-    .venv/bin/pip install scikit-learn   # this script only; gridops does not depend on it
+This is the measurement that led the sixteenth session to ship the SVM beside naive Bayes
+(`gridops.routing.linear`); `bench/routing_cv.py` now measures the router as shipped, and this
+script stays to compare the two models on their own. scikit-learn is a development dependency.
+
     .venv/bin/python bench/routing_model_compare.py [--groups 5] [--c 0.5]
     .venv/bin/python bench/routing_model_compare.py --router 6:8 --router 6:10 [--no-wording]
         [--bayes 1] [--threshold 0.6 --threshold 0.7 …]

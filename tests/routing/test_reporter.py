@@ -222,7 +222,10 @@ def test_a_figure_of_speech_does_not_route(demo: CompiledRules) -> None:
     d = demo.decide(text, Hints(street_code=STREET))
     assert d.unit_code != "PSB", d.reasons
     assert any("likens the matter to" in r for r in d.reasons)
-    whole = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
+    # Read as the matter, the likened words route: the rules alone send it to the police (the
+    # learned model, which reads the whole text, only doubts it into triage).
+    whole = CompiledRules(1, parse_table(demo_rules_path()).items,
+                          Weights(reporter=1.0, model=0.0))
     assert whole.decide(text, Hints(street_code=STREET)).unit_code == "PSB"
 
 
@@ -251,7 +254,8 @@ def test_a_mistaken_owner_does_not_route(demo: CompiledRules) -> None:
             "走近闻到一股很冲的臭味")
     d = demo.decide(text, Hints(street_code=STREET))
     assert d.unit_code == "GAS", d.reasons
-    whole = CompiledRules(1, parse_table(demo_rules_path()).items, Weights(reporter=1.0))
+    whole = CompiledRules(1, parse_table(demo_rules_path()).items,
+                          Weights(reporter=1.0, model=0.0))  # the rules alone, as above
     assert whole.decide(text, Hints(street_code=STREET)).unit_code == "WTR"
 
 

@@ -135,16 +135,18 @@ async def test_replay_reports_moves_matrix_and_examples(session: AsyncSession,
     await service.load_table(session, full_document(), actor=ADMIN, now=now)
     v2 = await service.load_table(session, revised(full_document()), actor=ADMIN, now=now,
                                   activate=False)
-    await make_incident(session, now, "家里没有水了", unit="WTR")
-    # v2 hears 没有水 above 没电了
+    await make_incident(session, now, "家里没有水，也没人说", unit="WTR")
+    # v2 hears 没有水 (strong) and no longer 没电了: the learned model still hears 没电 and
+    # doubts it into triage.
     await make_incident(session, now, "没电了，家里也没有水", unit="PWR")
     await make_incident(session, now, "小区停水了", unit="WTR")
     report = await replay.replay(session, v2.version, since=now - timedelta(days=7))
     assert (report.replayed, report.unit_changed, report.active_version) == (3, 2, 1)
-    assert report.matrix == {("triage", "WTR"): 1, ("PWR", "WTR"): 1}
-    assert (report.to_triage, report.from_triage, report.fixed, report.broken) == (0, 1, 1, 1)
+    assert report.matrix == {("triage", "WTR"): 1, ("PWR", "triage"): 1}
+    assert (report.to_triage, report.from_triage, report.fixed, report.broken) == (1, 1, 1, 1)
     moved = {c.text: (c.before_unit, c.after_unit) for c in report.examples}
-    assert moved["家里没有水了"] == ("triage", "WTR")
+    assert moved["家里没有水，也没人说"] == ("triage", "WTR")
+    assert moved["没电了，家里也没有水"] == ("PWR", "triage")
     # An unstored candidate works too, and a broken one is refused with its problems.
     inline = await replay.replay(session, revised(full_document()), since=now - timedelta(7))
     assert inline.candidate_version is None

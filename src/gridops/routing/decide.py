@@ -113,8 +113,9 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
                                f"−{w.unit_mention:g}")
     if marked is not None and _apply_marking(rules, evidence, marked, scores, units, reasons):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
-    if (model is not None and _could_change(units, w, threshold)
-            and learned.consult(rules, evidence, scores, units, reasons)):
+    entered: dict[str, float] = {}  # units only the model brought in, and its probability
+    if (model is not None and _could_change(units, w, rules.model_weight, threshold)
+            and learned.consult(rules, evidence, scores, units, reasons, entered)):
         ranked = sorted(scores.items(), key=_SCORE, reverse=True)
     if not units:
         reasons.append("no phrase of any item matched (无匹配事项) → triage" if model is None
@@ -136,6 +137,9 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     margin = max(0.0, s1 - s2) / s1 if s1 > 0 else 0.0
     confidence = (1.0 - math.exp(-s1 / w.scale)) * (w.margin_floor + (1 - w.margin_floor) * margin)
     confidence = _round3(min(1.0, max(0.0, confidence)))
+    capped = top_unit in entered and w.model_alone_cap and confidence > entered[top_unit]
+    if capped:
+        confidence = _round3(entered[top_unit])
     best = ranked[0][0]
     item = items[best]
     if item.unit != top_unit:
@@ -151,6 +155,9 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
     else:
         reasons.append(f"only unit {top_unit} matched; confidence {_f2(confidence)} "
                        f"(threshold {_f2(threshold)})")
+    if capped:
+        reasons.append(f"only the learned model names {top_unit}: the confidence is at most "
+                       f"its probability, {_f2(confidence)}")
     if confidence < threshold:
         reasons.append("confidence below threshold → triage (置信度不足, 转人工研判)")
         return _triage(rules, confidence, matched, candidates, reasons)
@@ -165,18 +172,20 @@ def decide(rules: CompiledRules, text: str, hints: Hints, threshold: float) -> D
                            rules.version, False, tuple(reasons)))
 
 
-def _could_change(units: dict[str, float], w: Weights, threshold: float) -> bool:
+def _could_change(units: dict[str, float], w: Weights, weight: float,
+                  threshold: float) -> bool:
     """Whether the learned model's answer could change the outcome (the unit, or routed versus
-    triage). It adds at most `w.model` to any unit, so if even the worst case — nothing for the
-    top unit, the whole weight (and a principle's bonus) for the runner-up — keeps the top unit
-    ahead with a confidence at or above the threshold, consulting it would change nothing."""
+    triage). It adds at most `weight` (`CompiledRules.model_weight`) to any unit, so if even
+    the worst case — nothing for the top unit, the whole weight (and a principle's bonus) for the
+    runner-up — keeps the top unit ahead with a confidence at or above the threshold, consulting
+    it would change nothing."""
     if not units:
         return True
     if len(units) == 1:
         s1, s2 = next(iter(units.values())), 0.0
     else:
         s2, s1 = sorted(units.values())[-2:]
-    rival = s2 + w.model + w.principle
+    rival = s2 + weight + w.principle
     if s1 <= rival:
         return True
     if w.model_exact:

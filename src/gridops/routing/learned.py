@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
 from operator import add
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -63,6 +63,9 @@ from gridops.routing.ngrams import (
 from gridops.routing.normalise import normalise
 from gridops.routing.similarity import STOP_GRAMS
 from gridops.routing.table import ItemStandard
+
+if TYPE_CHECKING:
+    from gridops.routing.linear import Linear
 
 __all__ = ["CORPUS_EXAMPLES", "Example", "Prediction", "UnitModel", "corpus_digest",
            "corpus_examples", "grams", "item_examples", "shipped_counts"]
@@ -397,14 +400,17 @@ class UnitModel:
                  min_grams: int = 30, complement: bool = False,
                  keep_share: float = 1.0, information: float = 1.0,
                  min_information: float = 0.3,
-                 found: Occurrences | None = None) -> None:
+                 found: Occurrences | None = None,
+                 linear: Linear | None = None, linear_sharpness: float = 6.0) -> None:
         """`shared`: examples common to many versions, whose grams are read once per process
         (None: the shipped corpus, whose grams were counted when it was written); `examples`:
         this version's own (its items' wording, its
         corrections); `found`: `occurrences` of the own examples' texts, if the caller has
         them. `information`: the power of each gram's weight 1 − H(unit | gram) / log(units)
         (0: every gram weighs 1, plain naive Bayes); `min_information`: grams weighing less are
-        left out."""
+        left out (with `linear`, they stay in the vocabulary, with no naive Bayes vote).
+        `linear`: an SVM (`gridops.routing.linear`) whose decision values, × `linear_sharpness`,
+        are added to naive Bayes' (× `sharpness` / grams) before the softmax."""
         self.units = tuple(units)
         self.sharpness = sharpness
         self.min_grams = min_grams
@@ -450,9 +456,14 @@ class UnitModel:
             tally = tally.rows(kept)
         keys = tally.keys
         # Weighted, centred log-probabilities (gram × unit).
+        # Beside the SVM, every gram is kept: the SVM may weigh one that naive Bayes finds
+        # uninformative.
+        floor = 0.0 if linear is not None else min_information
         logp, weight, informative = (
-            _complement(tally.dense(), alpha, information, min_information) if complement
-            else _naive_bayes(tally, alpha, information, min_information))
+            _complement(tally.dense(), alpha, information, floor) if complement
+            else _naive_bayes(tally, alpha, information, floor))
+        if linear is not None and min_information > 0:
+            logp[weight < min_information] = 0.0
         keys = keys[informative]
         self._logp = logp
         self.information = weight  # per gram id, the weight of its vote
@@ -463,6 +474,13 @@ class UnitModel:
         self._unit_index = {unit: i for i, unit in enumerate(self.units)}
         self._flat = np.full(len(self.units), 1.0 / len(self.units))
         self._none = self._logp[:0]
+        self.linear = linear
+        self.linear_sharpness = linear_sharpness
+        if linear is not None:
+            rows, self._idf_squared, intercept = linear.aligned(self.vocabulary, self.units)
+            self._linear_rows = rows
+            self._intercept = intercept
+            self._linear_intercept = intercept * linear_sharpness
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -502,8 +520,77 @@ class UnitModel:
         # grams (the missing ones count as neutral), so 今天天气不错 leaves the posterior
         # nearly flat.
         rows = self._logp.take(ids, axis=0)
+        if self.linear is not None:
+            return self._joint(ids, rows)
         z = np.add.reduce(rows, axis=0)  # rows.sum(axis=0), without the method's wrappers
         z *= self.sharpness / max(len(ids), self.min_grams)
+        z -= np.maximum.reduce(z)
+        np.exp(z, out=z)
+        z /= np.add.reduce(z)
+        return Prediction(self.units, z, ids, rows)
+
+    def learn(self, examples: Sequence[Example], cap: float = 1.0) -> int:
+        """Teach the SVM part dispatchers' corrections (naive Bayes learns them with its other
+        examples): for each, oldest first (`examples` come newest first), while the SVM's
+        decision value for the right unit does not beat every other unit's by 1, the text's
+        grams move towards it and away from the strongest rival, just enough for a margin of 1
+        over that rival — in all at most `cap` × the example's weight (passive-aggressive
+        learning, PA-I: Crammer et al., "Online passive-aggressive algorithms", JMLR 2006,
+        repeated while another rival is within the margin). The vector is the SVM's own (the
+        text's grams' idf, length 1), so a step τ adds τ·idf² / norm to each of its grams'
+        rows (`_linear_rows` hold weight × idf). A gram the SVM never saw is learned by naive
+        Bayes only. Returns how many examples moved the SVM."""
+        if self.linear is None:
+            return 0
+        index = self._unit_index
+        moved = 0
+        for example in reversed(examples):
+            right = index.get(example.unit)
+            ids = self.ids(example.text)
+            if right is None or not len(ids):
+                continue
+            squared = self._idf_squared.take(ids)
+            norm = float(np.sqrt(squared.sum()))
+            if norm == 0:
+                continue
+            others = np.arange(len(self.units)) != right
+            budget = cap * example.weight
+            stepped = False
+            for _ in range(len(self.units)):
+                rows = self._linear_rows.take(ids, axis=0)
+                decision = rows.sum(axis=0, dtype=np.float64) / norm + self._intercept
+                rival = int(np.argmax(np.where(others, decision, -np.inf)))
+                loss = 1.0 - (decision[right] - decision[rival])
+                if loss <= 1e-6 or budget <= 0:
+                    break
+                # ‖x‖² = 1 (the SVM's vector of a text is normalised): τ = loss / 2.
+                tau = min(budget, loss / 2.0)
+                budget -= tau
+                step = (tau * squared / norm).astype(np.float32)
+                self._linear_rows[ids, right] += step
+                self._linear_rows[ids, rival] -= step
+                stepped = True
+            moved += stepped
+        return moved
+
+    def _joint(self, ids: npt.NDArray[np.intp], rows: Floats) -> Prediction:
+        """Naive Bayes' z (as `predict_ids`) plus the SVM's decision values × its sharpness:
+        each gram's row is its share of both, so `drivers` quotes what moved the sum.
+
+        The SVM's decision values are normalised by the text's length, so a short text would
+        speak as loud as a long one (今天天气不错 went to GAS for 天气 at 0.96). As naive Bayes'
+        mean is taken over at least `min_grams` grams, the SVM's values are × grams /
+        `min_grams` when the text has fewer: a text of few known grams is weak evidence."""
+        grams = len(ids)
+        rows = rows * (self.sharpness / max(grams, self.min_grams))
+        damp = min(1.0, grams / self.min_grams)
+        norm = float(np.sqrt(np.add.reduce(self._idf_squared.take(ids))))
+        if norm > 0:
+            svm = self._linear_rows.take(ids, axis=0)
+            svm *= self.linear_sharpness * damp / norm
+            rows += svm
+        z = np.add.reduce(rows, axis=0)
+        z += self._linear_intercept * damp
         z -= np.maximum.reduce(z)
         np.exp(z, out=z)
         z /= np.add.reduce(z)

@@ -22,6 +22,7 @@ import numpy as np
 import numpy.ma  # np.unique imports it on first use: with the module, not in a compile
 import numpy.typing as npt
 
+from gridops.routing import linear as linear_svm
 from gridops.routing import ngrams, precounted
 from gridops.routing.aliases import (
     REFUSAL_REACH,
@@ -240,24 +241,28 @@ class CompiledRules:
                  weights: Weights | None = None, *,
                  examples: Sequence[Example] | None = None,
                  model: UnitModel | None = None,
-                 shared: tuple[Example, ...] | None = None) -> None:
+                 shared: tuple[Example, ...] | None = None,
+                 linear: linear_svm.Linear | None = None) -> None:
         """`examples`: labelled texts for the learned model besides the shared complaints and
         the items' own wording (a version's dispatcher corrections); `model`: a trained model to
         use instead; `shared`: the labelled complaints the model learns from (default: the
-        shipped corpus examples; cross-validation passes the other folds)."""
+        shipped corpus examples; cross-validation passes the other folds); `linear`: the SVM
+        beside naive Bayes (default: the one trained on the shipped examples, when `shared` is
+        theirs; none otherwise, unless given)."""
         # Compiling builds tens of thousands of long-lived objects; the cyclic collector would
         # traverse them all a few times meanwhile, to free nothing: it waits (≈ 10 ms).
         collecting = gc.isenabled()
         gc.disable()
         try:
-            self._compile(version, items, weights, examples, model, shared)
+            self._compile(version, items, weights, examples, model, shared, linear)
         finally:
             if collecting:
                 gc.enable()
 
     def _compile(self, version: int, items: Sequence[ItemStandard], weights: Weights | None,
                  examples: Sequence[Example] | None, model: UnitModel | None,
-                 shared: tuple[Example, ...] | None) -> None:
+                 shared: tuple[Example, ...] | None,
+                 linear: linear_svm.Linear | None) -> None:
         self.version = version
         self.items = tuple(items)
         self.weights = weights or Weights()
@@ -289,10 +294,21 @@ class CompiledRules:
         found = occurrences([example.text for example in own]) if learns else None
         if model is None and w.model > 0:
             units = sorted({item.unit for item in self.items})
+            if linear is None and shared is None and w.linear > 0:
+                linear = linear_svm.shipped()
+            if w.linear <= 0:
+                linear = None
             self.model = UnitModel(own, units, shared=shared, alpha=w.model_alpha,
-                                   sharpness=w.model_sharpness,
+                                   sharpness=(w.model_sharpness if linear is None
+                                              else w.linear_bayes),
                                    complement=w.model_complement,
-                                   keep_share=w.model_keep, found=found)
+                                   keep_share=w.model_keep, found=found,
+                                   linear=linear, linear_sharpness=w.linear)
+            if examples:
+                self.model.learn(examples)
+        # What the model's likeliest units gain × their posterior (gridops.routing.decide).
+        self.model_weight = (w.linear_model if self.model is not None
+                             and self.model.linear is not None else w.model)
         self._normalised = _Normalised()  # the compile's memo is not kept
         self.unit_items: dict[str, list[int]] = {}
         for index, item in enumerate(self.items):
