@@ -132,7 +132,7 @@ def fold_linear(train: tuple[Example, ...]) -> linear_svm.Linear:
     digest = hashlib.sha256("\n".join(f"{e.unit}\t{e.text}" for e in train).encode()).hexdigest()
     if digest not in _TRAINED:
         path = None if SVM_CACHE is None else SVM_CACHE / f"{digest[:24]}.npz"
-        found = None if path is None else linear_svm.load(path, digest)
+        found = None if path is None or not path.exists() else linear_svm.load(path, digest)
         if found is None:
             found = linear_svm.fit(train)
             if path is not None:

@@ -161,8 +161,8 @@ def test_weights_trained_on_other_examples_are_not_used(
 
 
 def test_a_text_only_the_model_names_is_routed_no_surer_than_the_model_is() -> None:
-    """今天天气不错 says nothing; 天气 leans to GAS. The model's 0.4 × 10 scores like a phrase,
-    so without the cap the confidence would read ≈ 0.9 and route it."""
+    """今天天气不错 says nothing; 天气 leans to GAS. The model's 0.24 × 10 scores like a phrase,
+    so without the cap the confidence would read 0.72 and route it."""
     items = parse_table(demo_rules_path()).items
     d = CompiledRules(1, items).decide("今天天气不错", Hints(street_code=STREET))
     assert d.needs_triage
@@ -200,7 +200,7 @@ def test_a_correction_teaches_the_svm_too(toy: linear.Linear) -> None:
     before = model.predict(text).posterior[2]
     assert model.learn([Example(text, "TEL", 3.0)]) == 1
     assert margin() == pytest.approx(1.0, abs=1e-4)  # just enough, over every other unit
-    assert model.predict(text).posterior[2] > before + 0.2  # 0.006 → 0.23
+    assert model.predict(text).posterior[2] > 5 * before  # 0.011 → 0.074 beside naive Bayes
     assert model.learn([Example(text, "TEL", 3.0)]) == 0  # already right by 1: left alone
     capped = UnitModel(TOY, units, linear=toy)
     capped.learn([Example(text, "TEL", 0.01)])  # steps of at most 0.01 in all

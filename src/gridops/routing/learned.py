@@ -401,7 +401,7 @@ class UnitModel:
                  keep_share: float = 1.0, information: float = 1.0,
                  min_information: float = 0.3,
                  found: Occurrences | None = None,
-                 linear: Linear | None = None, linear_sharpness: float = 6.0) -> None:
+                 linear: Linear | None = None, linear_sharpness: float = 3.0) -> None:
         """`shared`: examples common to many versions, whose grams are read once per process
         (None: the shipped corpus, whose grams were counted when it was written); `examples`:
         this version's own (its items' wording, its

@@ -72,13 +72,13 @@ class Weights:
     # (gridops.routing.linear): its decision values × `linear` are added to naive Bayes' at
     # sharpness `linear_bayes` (instead of `model_sharpness`), and each of the likeliest units
     # gains `linear_model` (instead of `model`) × its posterior. Leave-one-author-out CV chose
-    # them (docs/routing.md § The learned model). 0 turns the SVM off: naive Bayes alone.
-    linear: float = 6.0
+    # them (docs/routing.md § Current figures). 0 turns the SVM off: naive Bayes alone.
+    linear: float = 3.0
     linear_bayes: float = 8.0
     linear_model: float = 10.0
     # When no rule found the unit the decision chooses and only the model brought it in, the
-    # confidence is at most the model's probability of it: a weight of 10 × 0.4 would otherwise
-    # route 今天天气不错 to GAS at 0.89 (the confidence reads scores, not how sure the model is).
+    # confidence is at most the model's probability of it: a weight of 10 × 0.24 would otherwise
+    # route 今天天气不错 to GAS at 0.72 (the confidence reads scores, not how sure the model is).
     model_alone_cap: bool = True
     # Confidence = strength(top) × (margin_floor + (1 − margin_floor) × relative margin).
     scale: float = 1.2
