@@ -98,6 +98,13 @@ def test_aligned_to_another_vocabulary_and_units(toy: linear.Linear) -> None:
     assert intercept[0] == toy.intercept.min()
     assert intercept[1:].tolist() == toy.intercept[:2].tolist()
     assert rows[3].tolist() == [0.0, *toy.rows[-1][:2].tolist()]  # wifi, the longer run
+    # Its own units, in its own order: whole rows, for the grams the vocabulary holds.
+    same, _, own = toy.aligned(vocabulary, toy.units)
+    assert same[at["燃气"]].tolist() == toy.rows[source[int(pair_keys_of(["燃气"])[0][0])]].tolist()
+    assert same[at["XY"]].tolist() == [0.0, 0.0, 0.0]
+    assert own.tolist() == toy.intercept.tolist()
+    every = Vocabulary(toy.keys, list(toy.longer))
+    assert np.array_equal(toy.aligned(every, toy.units)[0], toy.rows)
 
 
 def test_its_decision_values_are_added_to_naive_bayes(toy: linear.Linear) -> None:

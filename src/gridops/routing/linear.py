@@ -75,7 +75,10 @@ class Linear(NamedTuple):
                            dtype=np.intp)
         rows = np.zeros((len(vocabulary), len(units)), dtype=np.float32)
         if tuple(units) == self.units:  # the usual case: whole rows, no column shuffle
-            rows[at[known]] = self.rows[known]
+            if known.all():  # the vocabulary holds every gram: no copy of the rows kept
+                rows[at] = self.rows
+            else:
+                rows[at[known]] = self.rows[known]
         else:
             rows[np.ix_(at[known], present)] = self.rows[known][:, np.array(columns)[present]]
         idf_squared = np.zeros(len(vocabulary))
