@@ -12,15 +12,14 @@ min_count, information, min_information), for which the model of each fold is bu
 them. Per fold the model learns from the items' wording and the other folds' complaints,
 exactly as a compiled version learns from the shipped ones (`CompiledRules(shared=…)`), and the
 linear SVM beside it (`gridops.routing.linear`) is trained on the other folds' complaints, as
-`bench/routing_examples.py` trains the shipped one (scikit-learn; once per fold and run, ≈ 6 s;
+`bench/routing_examples.py` trains the shipped one (scikit-learn; once per fold and run, seconds;
 "linear=0" configures naive Bayes alone; --svm-cache keeps each fold's SVM in DIR for later
 runs, named by the digest of the complaints it learned from, stored as the shipped one is); the
 rule table is the demo table as it is (or --rules). Prints, per configuration and per part,
 right / wrong / triage at the threshold, accuracy among auto-routed and the triage share, and
 cost = 4 × wrong + triage (a wrong route costs a return and a second dispatch, a triage one
-look). A part whose voices neither the rules
-nor the model had seen before it was added (tune3, tune4, tune5) is the estimate for unseen
-authors.
+look). A part whose voices neither the rules nor the model had seen before it was added (tune3,
+tune4, tune5) is the estimate for unseen authors.
 
 Folds: by default 5, stratified by unit, so a fold's authors also wrote some of the texts the
 model learns from. --by-author leaves one author out at a time instead (an id's first two
@@ -46,9 +45,9 @@ from gridops.cli.routing import TUNING
 from gridops.routing import linear as linear_svm
 from gridops.routing.evaluate import LOCATED_STREET, load_corpus
 from gridops.routing.evaluate import Example as Labelled
-from gridops.routing.learned import Example, UnitModel, item_examples
+from gridops.routing.learned import Example, item_examples
 from gridops.routing.normalise import normalise
-from gridops.routing.rules import CompiledRules, Hints, Weights
+from gridops.routing.rules import CompiledRules, Hints, Weights, learned_model
 from gridops.routing.table import ItemStandard, demo_rules_path, parse_table
 
 CORPUS = Path("tests/routing/corpus")
@@ -123,15 +122,14 @@ def outcome(rules: CompiledRules, ex: Labelled, threshold: float) -> str:
 
 
 _TRAINED: dict[str, linear_svm.Linear] = {}
-SVM_CACHE: Path | None = None
 
 
-def fold_linear(train: tuple[Example, ...]) -> linear_svm.Linear:
+def fold_linear(train: tuple[Example, ...], cache: Path | None) -> linear_svm.Linear:
     """The SVM trained on `train` (the other folds' complaints): once per run, or once per
-    `SVM_CACHE` (a file per training set, named by its digest)."""
+    `cache` (a file per training set, named by its digest)."""
     digest = hashlib.sha256("\n".join(f"{e.unit}\t{e.text}" for e in train).encode()).hexdigest()
     if digest not in _TRAINED:
-        path = None if SVM_CACHE is None else SVM_CACHE / f"{digest[:24]}.npz"
+        path = None if cache is None else cache / f"{digest[:24]}.npz"
         found = None if path is None or not path.exists() else linear_svm.load(path, digest)
         if found is None:
             found = linear_svm.fit(train)
@@ -144,7 +142,8 @@ def fold_linear(train: tuple[Example, ...]) -> linear_svm.Linear:
 
 def cross_validate(items: tuple[ItemStandard, ...], parts: list[list[Labelled]],
                    config: Config | Weights, threshold: float, part_of: dict[str, str],
-                   model_only: bool = False) -> dict[str, Counter[str]]:
+                   model_only: bool = False,
+                   svm_cache: Path | None = None) -> dict[str, Counter[str]]:
     """Per corpus part, how many texts were routed right, wrong, or to triage (--model-only:
     how many the model alone ranked right first)."""
     if isinstance(config, Weights):
@@ -155,18 +154,13 @@ def cross_validate(items: tuple[ItemStandard, ...], parts: list[list[Labelled]],
     for f, fold in enumerate(parts):
         train = tuple(Example(normalise(ex.text), ex.unit)
                       for g, part in enumerate(parts) if g != f for ex in part)
-        linear = fold_linear(train) if weights.model > 0 and weights.linear > 0 else None
+        linear = (fold_linear(train, svm_cache) if weights.model > 0 and weights.linear > 0
+                  else None)
         model = None
         if config.model and weights.model > 0:
             # As CompiledRules trains it, with the model's own keywords besides.
-            model = UnitModel(item_examples(items), units, shared=train,
-                              alpha=weights.model_alpha,
-                              sharpness=(weights.model_sharpness if linear is None
-                                         else weights.linear_bayes),
-                              complement=weights.model_complement,
-                              keep_share=weights.model_keep, linear=linear,
-                              linear_sharpness=weights.linear,
-                              **config.model)  # type: ignore[arg-type]
+            model = learned_model(weights, item_examples(items), units, train, linear,
+                                  **config.model)
         rules = CompiledRules(0, items, weights, shared=train, model=model, linear=linear)
         for ex in fold:
             if model_only:
@@ -202,8 +196,6 @@ def main() -> None:
     parser.add_argument("--svm-cache", type=Path, default=None,
                         help="keep each fold's SVM here for later runs")
     args = parser.parse_args()
-    global SVM_CACHE
-    SVM_CACHE = args.svm_cache
     items = parse_table(args.rules or demo_rules_path()).items
     names = [n for n in PARTS if (args.corpus / f"{n}.jsonl").exists()]
     part_of: dict[str, str] = {}
@@ -218,7 +210,7 @@ def main() -> None:
         print("model's own top-1 per part (" + ", ".join(names) + ")")
         for config in configs:
             tally = cross_validate(items, parts, config_of(config), args.threshold, part_of,
-                                   model_only=True)
+                                   model_only=True, svm_cache=args.svm_cache)
             print(f"{config or 'default':40} " + "  ".join(
                 f"{tally[n]['right'] / max(1, sum(tally[n].values())):6.2%}" for n in names))
         return
@@ -227,7 +219,8 @@ def main() -> None:
     print(f"{scheme}, threshold {args.threshold:g}; per part: right / wrong / "
           "triage, accuracy among auto-routed, triage share")
     for config in configs:
-        tally = cross_validate(items, parts, config_of(config), args.threshold, part_of)
+        tally = cross_validate(items, parts, config_of(config), args.threshold, part_of,
+                               svm_cache=args.svm_cache)
         every = sum(tally.values(), Counter())
         print(f"{config or 'default'}: all {line(every)}  cost "
               f"{4 * every['wrong'] + every['triage']}")
@@ -236,8 +229,8 @@ def main() -> None:
     if args.curve:
         print("threshold curve of the default (all parts):")
         for threshold in THRESHOLDS:
-            every = sum(cross_validate(items, parts, Weights(), threshold, part_of).values(),
-                        Counter())
+            every = sum(cross_validate(items, parts, Weights(), threshold, part_of,
+                                       svm_cache=args.svm_cache).values(), Counter())
             print(f"  {threshold:.2f}  {line(every)}")
 
 

@@ -578,7 +578,7 @@ class UnitModel:
         each gram's row is its share of both, so `drivers` quotes what moved the sum.
 
         The SVM's decision values are normalised by the text's length, so a short text would
-        speak as loud as a long one (今天天气不错 went to GAS for 天气 at 0.96). As naive Bayes'
+        speak as loud as a long one (天气不错 would lean hard to GAS for 天气). As naive Bayes'
         mean is taken over at least `min_grams` grams, the SVM's values are × grams /
         `min_grams` when the text has fewer: a text of few known grams is weak evidence."""
         grams = len(ids)

@@ -5,9 +5,10 @@ written, not at run time.
 Naive Bayes counts how often each gram comes with each unit; the SVM learns how much each gram
 must weigh for the complaints to be told apart, so a gram that every unit's complaints share
 weighs nothing and a rare gram that always means one unit weighs much. Over the same n-grams it
-ranks 95.9 % of unseen authors' complaints right first against naive Bayes' 95.0 %, and beside
-naive Bayes in the router it cut the cross-validation cost by a fifth
-(`bench/routing_model_compare.py`, docs/routing.md § The learned model).
+ranks 95.9 % of unseen authors' complaints right first against naive Bayes' 95.0 %
+(`bench/routing_model_compare.py`), and beside naive Bayes in the router it cut the
+leave-one-author-out cost by 23 % (`bench/routing_cv.py --by-author`; docs/routing.md, step 5b
+and § Current figures).
 
 It is scikit-learn's LinearSVC (one versus the rest, squared hinge loss, C = 0.5, liblinear's
 dual coordinate descent with a fixed seed) over tf-idf of each complaint's distinct grams
@@ -38,12 +39,12 @@ import numpy as np
 import numpy.typing as npt
 
 from gridops.routing.learned import Example, corpus_digest, grams
-from gridops.routing.ngrams import LONG, Vocabulary, pair_keys_of
+from gridops.routing.ngrams import LONG, Vocabulary, key_of
 
 __all__ = ["FORMAT", "LINEAR", "C", "Linear", "fit", "load", "save", "shipped"]
 
 LINEAR = Path(__file__).parent / "examples" / "corpus-linear.npz"
-C = 0.5  # LinearSVC's C: 0.25–1 scored alike by cross-validation; 0.5 ranked best
+C = 0.5  # LinearSVC's C, as bench/routing_model_compare.py measured the pair (its --c)
 # Bump when what is stored changes: an old file is then ignored.
 FORMAT = 1
 _log = logging.getLogger(__name__)
@@ -106,25 +107,25 @@ def fit(examples: Sequence[Example], c: float = C) -> Linear:
     features = vectoriser.fit_transform([example.text for example in examples])
     svm = LinearSVC(C=c, dual=True, random_state=0, max_iter=5000)
     svm.fit(features, [example.unit for example in examples])
-    named = sorted(vectoriser.vocabulary_.items())
-    keys, _ = pair_keys_of(gram for gram, _ in named)
-    short = [column for gram, column in named if len(gram) <= 2]
-    runs = sorted(((gram, column) for gram, column in named if len(gram) > 2),
-                  key=lambda pair: (len(pair[0]), pair[0]))
-    order = np.argsort(keys, kind="stable")
-    columns = np.array([*np.array(short, dtype=np.intp)[order].tolist(),
-                        *(column for _, column in runs)], dtype=np.intp)
+    # Keyed grams by key, then the longer Latin runs by (length, text): a Vocabulary's order.
+    short = sorted((key, column) for gram, column in vectoriser.vocabulary_.items()
+                   if (key := key_of(gram)) is not None)
+    runs = sorted((len(gram), gram, column) for gram, column in vectoriser.vocabulary_.items()
+                  if len(gram) > 2)
+    columns = [column for _, column in short] + [column for _, _, column in runs]
     idf = np.asarray(vectoriser.idf_, dtype=np.float64)[columns]
     weights = np.asarray(svm.coef_, dtype=np.float64)[:, columns].T
-    return Linear(len(examples), tuple(str(unit) for unit in svm.classes_), keys[order],
-                  tuple(gram for gram, _ in runs), (weights * idf[:, None]).astype(np.float32),
+    return Linear(len(examples), tuple(str(unit) for unit in svm.classes_),
+                  np.array([key for key, _ in short], dtype=np.int64),
+                  tuple(gram for _, gram, _ in runs), (weights * idf[:, None]).astype(np.float32),
                   idf.astype(np.float32), np.asarray(svm.intercept_, dtype=np.float64))
 
 
 def save(path: Path, digest: str, linear: Linear) -> None:
     """Write `linear` for the examples whose digest is `digest`, its weights as 16-bit floats:
-    half the size of 32-bit ones (8.6 MB for 187,277 grams × 23 units), and a text's decision
-    values move by about 10⁻³ (docs/routing.md § The learned model). Four in ten weights are
+    half the size of 32-bit ones (8.6 MB for 187,277 grams × 23 units). Cross-validation routes
+    alike with either (`bench/routing_cv.py --by-author --config linear=6`, whose folds' SVMs
+    are 32-bit, and the same with --svm-cache, 16-bit: cost 3,644 both). Four in ten weights are
     non-zero, too many for a sparse file to be smaller."""
     with path.open("wb") as out:
         np.savez(out, format=np.int64(FORMAT), digest=np.array(digest),

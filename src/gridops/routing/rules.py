@@ -33,6 +33,7 @@ from gridops.routing.aliases import (
 )
 from gridops.routing.learned import (
     Example,
+    Occurrences,
     UnitModel,
     corpus_digest,
     corpus_examples,
@@ -48,7 +49,8 @@ from gridops.routing.scoring import TRIAGE_THRESHOLD, Evidence, Weights, phrase_
 from gridops.routing.similarity import ItemSimilarity, item_document
 from gridops.routing.table import ItemStandard
 
-__all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights"]
+__all__ = ["Candidate", "CompiledRules", "Decision", "Hints", "ItemStandard", "Weights",
+           "learned_model"]
 
 # The automaton maps each key to an int, its id. Only a combo's anchor (its rarest part) is in
 # the automaton; when it is seen, the other parts are plain substring tests (common one-character
@@ -211,6 +213,24 @@ class Decision(NamedTuple):
         return self.item.code if self.item else None
 
 
+def learned_model(w: Weights, own: Sequence[Example], units: Sequence[str],
+                  shared: tuple[Example, ...] | None, linear: linear_svm.Linear | None,
+                  found: Occurrences | None = None, **options: float) -> UnitModel:
+    """The learned model as the weights configure it: naive Bayes over `own` and `shared`
+    (None: the shipped complaints), with `linear` beside it (None: the SVM trained on the
+    shipped complaints, when `shared` is theirs), or alone when `w.linear` is 0. `options`:
+    further `UnitModel` keywords (cross-validation's)."""
+    if w.linear <= 0:
+        linear = None
+    elif linear is None and shared is None:
+        linear = linear_svm.shipped()
+    return UnitModel(own, units, shared=shared, alpha=w.model_alpha,
+                     sharpness=w.model_sharpness if linear is None else w.linear_bayes,
+                     complement=w.model_complement, keep_share=w.model_keep, found=found,
+                     linear=linear, linear_sharpness=w.linear,
+                     **options)  # type: ignore[arg-type]
+
+
 def _wavering(norm: str, name: str) -> bool:
     """Whether every naming of a unit in the text is one of the alternatives of a question
     (aliases.WAVERING: 找城管还是找住建)."""
@@ -293,17 +313,8 @@ class CompiledRules:
         own = [*wording, *(examples or ())]
         found = occurrences([example.text for example in own]) if learns else None
         if model is None and w.model > 0:
-            units = sorted({item.unit for item in self.items})
-            if linear is None and shared is None and w.linear > 0:
-                linear = linear_svm.shipped()
-            if w.linear <= 0:
-                linear = None
-            self.model = UnitModel(own, units, shared=shared, alpha=w.model_alpha,
-                                   sharpness=(w.model_sharpness if linear is None
-                                              else w.linear_bayes),
-                                   complement=w.model_complement,
-                                   keep_share=w.model_keep, found=found,
-                                   linear=linear, linear_sharpness=w.linear)
+            self.model = learned_model(w, own, sorted({item.unit for item in self.items}),
+                                       shared, linear, found)
             if examples:
                 self.model.learn(examples)
         # What the model's likeliest units gain × their posterior (gridops.routing.decide).
